@@ -1,0 +1,30 @@
+# sscard: the README's commands.
+PY := .venv/bin/python
+
+.PHONY: run test bench tui setup setup-test clean
+
+setup:
+	@scripts/setup
+
+setup-test:
+	@scripts/setup --test
+
+## make run: the main job (until the conformance suite lands: personalise a gen3 card and read it back)
+run: setup
+	@$(PY) -m sscard run
+
+## make test: every test; installs what it needs, starts pcscd for the integration tests, stops it
+test: setup-test
+	@scripts/pcscd-up
+	@status=0; $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || status=$$?; \
+	  scripts/pcscd-down; exit $$status
+
+## make bench: in-process micro-benchmarks
+bench: setup-test
+	@$(PY) -m benchmarks
+
+tui: setup
+	@$(PY) -m sscard tui
+
+clean:
+	rm -rf .venv reports .pytest_cache

@@ -1,0 +1,1 @@
+"""sscard conformance: replay test vectors against any card and give certification-style verdicts."""
