@@ -1,5 +1,198 @@
-"""Placeholder replaced by the card engine (being written now)."""
+"""The card: power, reset and transmit over the command families, with the checks of spec §4.3."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Callable
+
+from . import personalise, profile
+from .apdu import APDUError, CommandAPDU
+from .codecs import atr_for
+from .commands import EVERYWHERE, dispatch_table
+from .filesystem import DF, EF
+from .image import Image, from_dict, load_image, save_image
+from .security import SecurityState
+from .sw import CardStatus
+
+log = logging.getLogger(__name__)
+
+SW_9000 = b"\x90\x00"
+_SW = {sw: sw.to_bytes(2, "big") for sw in (0x6700, 0x6A81, 0x6D00, 0x6E00, 0x6985, 0x6F00)}
 
 
-class Card:  # pragma: no cover - replaced within the hour
-    pass
+class Card:
+    """An emulated social security card built from a card image (design.md contract)."""
+
+    def __init__(self, image: Image, random: Callable[[int], bytes] | None = None,
+                 path: Path | None = None):
+        self.image = image
+        self.model = profile.build(image)
+        self.blocks = personalise.apply(self.model, image)
+        self.random = random or os.urandom
+        self.path = path  # backing file: every persistent change is saved there atomically
+        self.defects = frozenset(image.get("defects") or ())
+        from .defects import check_defects  # late: defects know the card's commands
+        check_defects(image, self.defects)
+        sw = self.model.switches
+        self.transport = sw["transport"]
+        self.t0 = self.transport == "t0"
+        self.mac_error_sw = int(sw["mac_error_sw"], 16)
+        self.next_command_challenge = sw["challenge_scope"] == "next-command"
+        self.atr = self._atr(image)
+        self._table = dispatch_table()
+        self.mf: DF = self.model.mf
+        self.ssse: DF = self.model.dfs["SSSE"]
+        self.sec = SecurityState()
+        self.current_df: DF = self.mf
+        self.current_ef: EF | None = None
+        self.response: bytes | None = None  # GET RESPONSE buffer filled by a 61xx answer
+        self.buffered: bytes | None = None  # what the buffer held when the current command came
+        self.powered = False
+
+    # construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_image(cls, path, random: Callable[[int], bytes] | None = None) -> "Card":
+        path = Path(path)
+        return cls(load_image(path), random, path)
+
+    @classmethod
+    def from_dict(cls, data: dict, random: Callable[[int], bytes] | None = None,
+                  source: str = "<memory>") -> "Card":
+        """A card with no backing file: its state lives in memory only."""
+        return cls(from_dict(data, source), random)
+
+    @classmethod
+    def builtin(cls, profile_name: str = "gen3", random: Callable[[int], bytes] | None = None) -> "Card":
+        """The sample card of spec §3.8 for gen1, gen2 or gen3, in memory."""
+        from .samples import sample_image
+        return cls.from_dict(sample_image(profile_name), random, source=f"<builtin {profile_name}>")
+
+    def _atr(self, image: Image) -> bytes:
+        explicit = self.model.switches["atr"]
+        if explicit:
+            text = str(explicit).replace(" ", "")
+            try:
+                atr = bytes.fromhex(text)
+            except ValueError:
+                raise image.error(("switches", "atr"), f"atr must be hex, got {explicit!r}") from None
+            if not 2 <= len(atr) <= 33 or atr[0] not in (0x3B, 0x3F):
+                raise image.error(("switches", "atr"), "atr must be 2-33 bytes starting with TS 3B or 3F")
+            return atr
+        card_id = bytes(self.model.efs["SSSE/EF05"].records[0][2:18])
+        return atr_for(self.model.generation, card_id, self.transport)
+
+    # power ----------------------------------------------------------------------------------
+
+    def power_on(self) -> bytes:
+        self._clear_volatile()
+        self.powered = True
+        return self.atr
+
+    def reset(self) -> bytes:
+        return self.power_on()
+
+    def power_off(self) -> None:
+        self._clear_volatile()
+        self.powered = False
+
+    def close(self) -> None:
+        """Nothing is pending (every change is saved as it happens); kept for symmetry with readers."""
+        self.powered = False
+
+    def _clear_volatile(self) -> None:
+        # Reset and power-off: current DF = MF, no current EF, no status, challenge or buffer (§5.3).
+        self.sec.clear()
+        self.current_df, self.current_ef, self.response = self.mf, None, None
+
+    # persistence ----------------------------------------------------------------------------
+
+    def export_image(self) -> dict:
+        return personalise.export(self.model, self.image, self.blocks)
+
+    def persist(self) -> None:
+        """Save the persistent state now (atomic); called by a handler right after it changes it."""
+        if self.path is not None:
+            save_image(self.path, self.export_image())
+
+    # transmit -------------------------------------------------------------------------------
+
+    def transmit(self, raw: bytes) -> bytes:
+        """One C-APDU in, one R-APDU out. Never raises, never returns an empty response."""
+        try:
+            return self._transmit(bytes(raw))
+        except Exception:  # an emulator bug must not take the reader down
+            log.exception("internal fault on C-APDU %s", bytes(raw).hex().upper())
+            return _SW[0x6F00]
+
+    def _transmit(self, raw: bytes) -> bytes:
+        if not self.powered:
+            self.power_on()
+        buffered, self.response = self.response, None  # the buffer lives until the next command
+        if self.blocks["card_blocked"]:
+            return _SW[0x6A81]
+        if len(raw) < 2:
+            return _SW[0x6700]
+        cla = raw[0]
+        if cla not in (0x00, 0x80, 0x84):
+            return _SW[0x6E00]
+        by_cla = self._table.get(raw[1])
+        if by_cla is None:
+            return _SW[0x6D00]
+        cmd = by_cla.get(cla)
+        if cmd is None:
+            return _SW[0x6E00]
+        if type(cmd) is dict:  # INS 20: P1 01 is the PKI VERIFY, anything else the cardholder VERIFY
+            cmd = cmd.get(raw[2] if len(raw) > 2 else 0) or cmd[0]
+        if cmd.where is not EVERYWHERE and self.current_df.app != cmd.where:
+            return _SW[0x6D00]
+        try:
+            apdu = CommandAPDU.parse(raw)
+        except APDUError:
+            return _SW[0x6700]
+        if (cmd.data == "none" and apdu.data is not None) or (cmd.data == "required" and apdu.data is None):
+            return _SW[0x6700]
+        if self.blocks["application"] != "active" and self.current_df.app == "SSSE" and not cmd.in_blocked_app:
+            return _SW[0x6985]
+        self.buffered = buffered
+        try:
+            data = cmd.handler(self, apdu)
+        except CardStatus as status:
+            return status.sw.to_bytes(2, "big")
+        finally:
+            if self.next_command_challenge and cmd.ins != 0x84:
+                self.sec.challenge = None
+        if data is None:
+            return SW_9000
+        if cmd.own_le:
+            return data + SW_9000
+        n = len(data)
+        if self.t0 and apdu.data is not None:
+            self.response = data
+            return bytes((0x61, n & 0xFF))
+        le = apdu.le
+        if le is not None and le < n:
+            return bytes((0x6C, n & 0xFF))
+        return data + SW_9000
+
+    # helpers for handlers -------------------------------------------------------------------
+
+    def check_le(self, apdu: CommandAPDU, n: int) -> None:
+        """Raise 6Cxx before any side effect when the Le rules of §4.2 will refuse n bytes."""
+        if apdu.le is not None and apdu.le < n and not (self.t0 and apdu.data is not None):
+            raise CardStatus(0x6C00 | (n & 0xFF))
+
+    def select_df(self, df: DF) -> None:
+        self.current_df, self.current_ef = df, None
+        self.sec.clear()
+
+    def take_challenge(self) -> bytes:
+        """Consume the single-use challenge (PD-11), or 6984 when there is none."""
+        challenge = self.sec.challenge
+        if challenge is None:
+            raise CardStatus(0x6984)
+        if "challenge-reuse" not in self.defects:
+            self.sec.challenge = None
+        return challenge

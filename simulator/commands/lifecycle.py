@@ -1,0 +1,54 @@
+"""APPLICATION BLOCK, APPLICATION UNBLOCK, CARD BLOCK (spec §4.17, PD-21)."""
+
+from __future__ import annotations
+
+from .. import crypto
+from ..sw import CardStatus
+from . import SSSE_TREE, command
+from .pin import mac_error
+
+
+def _amk_mac(card, apdu) -> None:
+    """Lc 04, the AMK, a challenge and a right MAC over CLA INS P1 P2 Lc, in the order of §4.3."""
+    if len(apdu.data) != 4:
+        raise CardStatus(0x6700)
+    amk = card.ssse.keys.get(0x08)
+    if amk is None or not amk.versions:
+        raise CardStatus(0x6A88)
+    challenge = card.take_challenge()
+    expected = crypto.mac(amk.algorithm, amk.versions[1], apdu.header + b"\x04", challenge)
+    if not crypto.constant_time_equal(expected, apdu.data):
+        raise mac_error(card)
+
+
+@command("APPLICATION BLOCK", 0x84, 0x1E, data="required", where=SSSE_TREE)
+def application_block(card, apdu):
+    if apdu.p1 or apdu.p2 not in (0x00, 0x01):
+        raise CardStatus(0x6A86)
+    _amk_mac(card, apdu)
+    card.blocks["application"] = "permanent" if apdu.p2 == 0x01 else "temporary"
+    card.persist()
+    return None
+
+
+@command("APPLICATION UNBLOCK", 0x84, 0x18, data="required", where=SSSE_TREE, in_blocked_app=True)
+def application_unblock(card, apdu):
+    if apdu.p1 or apdu.p2:
+        raise CardStatus(0x6A86)
+    if card.blocks["application"] == "permanent":
+        raise CardStatus(0x6985)  # a permanent block is for good
+    _amk_mac(card, apdu)
+    if card.blocks["application"] != "active":
+        card.blocks["application"] = "active"
+        card.persist()
+    return None
+
+
+@command("CARD BLOCK", 0x84, 0x16, data="required", where=SSSE_TREE)
+def card_block(card, apdu):
+    if apdu.p1 or apdu.p2:
+        raise CardStatus(0x6A86)
+    _amk_mac(card, apdu)
+    card.blocks["card_blocked"] = True
+    card.persist()
+    return None

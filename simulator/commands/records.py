@@ -1,0 +1,60 @@
+"""READ RECORD and UPDATE RECORD, cyclic append included (spec §4.6, §4.8)."""
+
+from __future__ import annotations
+
+from ..filesystem import CyclicEF
+from ..sw import CardStatus
+from . import command
+from ._target import ef_by_sfi, require
+
+
+@command("READ RECORD", 0x00, 0xB2, data="none")
+def read_record(card, apdu):
+    p1, p2 = apdu.p1, apdu.p2
+    mode, sfi = p2 & 0x07, p2 >> 3
+    if mode not in (0x04, 0x00) or sfi == 31:
+        raise CardStatus(0x6A86)
+    ef = ef_by_sfi(card, sfi)
+    if not ef.is_record:
+        raise CardStatus(0x6981)
+    if p1 == 0:
+        raise CardStatus(0x6A83)
+    number = p1 if mode == 0x04 else ef.find(p1)
+    if number is None or number > len(ef.records):
+        raise CardStatus(0x6A83)
+    require(card, ef.read_ac_of(number))
+    record = ef.records[number - 1]
+    card.check_le(apdu, len(record))
+    if sfi:
+        card.current_ef = ef  # side effect only on 9000 (PD-08)
+    return bytes(record)
+
+
+@command("UPDATE RECORD", 0x00, 0xDC, data="required")
+def update_record(card, apdu):
+    p1, p2, data = apdu.p1, apdu.p2, apdu.data
+    mode, sfi = p2 & 0x07, p2 >> 3
+    if mode not in (0x04, 0x03) or sfi == 31 or (mode == 0x03 and p1 != 0):
+        raise CardStatus(0x6A86)
+    ef = ef_by_sfi(card, sfi)
+    cyclic = isinstance(ef, CyclicEF)
+    if not ef.is_record or cyclic != (mode == 0x03):
+        raise CardStatus(0x6981)
+    if cyclic:
+        number, length = 1, ef.length
+    else:
+        if p1 == 0 or p1 > len(ef.records):
+            raise CardStatus(0x6A83)
+        number, length = p1, len(ef.records[p1 - 1])
+    if len(data) != length:
+        raise CardStatus(0x6700)
+    require(card, ef.write_ac_of(number))
+    if cyclic:
+        ef.append(data)
+    else:
+        ef.records[number - 1][:] = data
+    if sfi:
+        card.current_ef = ef
+    if "write-not-persisted" not in card.defects:
+        card.persist()
+    return None

@@ -1,0 +1,51 @@
+"""The synthetic sample person and cards of spec §3.8, as card images (the built-in cards)."""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+
+from .samplekeys import sample_keys
+
+SERIAL = {1: "5A3C1E01", 2: "5A3C1E02", 3: "5A3C1E03"}
+CARD_ID = {1: "440300D1560000055A3C1E018AD96192", 2: "440300D1560000055A3C1E02C64D65FE",
+           3: "440300D1560000055A3C1E0326F062D6"}
+DATES = {1: ("20120601", "20320601"), 2: ("20180601", "20380601"), 3: ("20240601", "20340601")}
+
+PERSON = {"name": "张三", "ssn": "440305198503151238", "sex": "1", "ethnicity": "01",
+          "birthplace": "440305", "birth_date": "19850315"}
+
+
+@lru_cache(maxsize=None)
+def _sample(generation: int) -> dict:
+    issue, expiry = DATES[generation]
+    image = {
+        "profile": f"gen{generation}",
+        "person": {"note": "fictional sample person of spec §3.8", **PERSON},
+        "data": {
+            "SSSE/EF05": {"01": CARD_ID[generation], "02": "1", "03": f"{generation}.00",
+                          "04": "440300000000000012345678", "05": issue, "06": expiry,
+                          "07": f"A0123456{generation}"},
+            "SSSE/EF06": {"08": PERSON["ssn"], "09": PERSON["name"], "0A": PERSON["sex"],
+                          "0B": PERSON["ethnicity"], "0C": PERSON["birthplace"], "0D": PERSON["birth_date"]},
+        },
+        "keys": sample_keys(generation),
+        "pins": {"SSSE": {"value": "123456"}},
+    }
+    if generation >= 2:
+        image["data"]["SSSE/DF01/EF06"] = {"23": "广东省深圳市南山区示例路1号", "24": "518000",
+                                           "28": "13000000001"}
+        image["data"]["SSSE/DF01/EF09"] = {"30": "000123456"}
+        image["data"]["SSSE/DF01/EF0A"] = {"37": "CHN"}
+    if generation == 3:
+        image["data"]["SSSE/EF0D"] = {"EA": "440305000123", "EB": "440300"}
+        image["pins"].update({"PKI/user": {"value": "123456"}, "PKI/admin": {"value": "12345678"}})
+    return image
+
+
+def sample_image(profile: str | int) -> dict:
+    """A fresh copy of the sample card image for gen1, gen2 or gen3."""
+    generation = int(str(profile).removeprefix("gen"))
+    if generation not in (1, 2, 3):
+        raise ValueError(f"no sample card {profile!r} (gen1, gen2, gen3)")
+    return copy.deepcopy(_sample(generation))
