@@ -1,0 +1,15 @@
+"""The `sscard` command: the one place that wires simulator, conformance and tui together."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sscard")
+def cli() -> None:
+    """Simulator and conformance tester for the PRC social security card (社会保障卡)."""
+
+
+def main() -> None:
+    cli()
