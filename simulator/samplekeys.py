@@ -1,0 +1,69 @@
+"""Keys of the synthetic sample cards (spec §5.5), derived, never stored.
+
+root = SM3("SSC-DEMO-ROOT/<D>/<P2>")[0:16], then K_card = div(div(root, cityDiv), cardDiv)
+with cityDiv of region 440300 and cardDiv of the sample card's default T=0 ATR (§3.8, §6);
+gen1/gen2 use div3DES, gen3 divSM4. The gen3 PKI master key is the root itself.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+
+from . import crypto
+
+SAMPLE_REGION = "440300"
+SAMPLE_ATR = {                      # default T=0 ATR of each sample card (§3.8)
+    1: bytes.fromhex("3B6D00000081005353430144035A3C1E01"),
+    2: bytes.fromhex("3B6D00000081005353430244035A3C1E02"),
+    3: bytes.fromhex("3B6D00000081005353430344035A3C1E03"),
+}
+SSSE_KEY_REFS = ("00", "01", "04", "06", "07", "08", "0A")      # + "0D" on gen3 (§5.1.1)
+DF_KEY_REFS = {                                                  # §5.1.2
+    "DF01": ("81", "83", "84", "85", "86", "87"),
+    "DF02": ("81", "83"),
+    "DF03": ("81", "82", "83", "84", "85"),
+    "DF04": ("81", "83", "84"),
+    "DF05": ("81", "83"),
+    "DF06": ("81", "83"),
+    "DF07": ("81", "83"),
+}
+PKI_DESIGNATION = "SS.CERT.ADF1"
+
+
+def root_label(designation: str, p2: str) -> str:
+    return f"SSC-DEMO-ROOT/{designation}/{p2}"
+
+
+def generation_algorithm(generation: int) -> str:
+    if generation not in SAMPLE_ATR:
+        raise ValueError(f"generation must be 1, 2 or 3, got {generation!r}")
+    return "sm4" if generation == 3 else "3des"
+
+
+def sample_key(generation: int, designation: str, p2: str) -> bytes:
+    """One sample card key (final, diversified) for a DF designation and key reference."""
+    return crypto.diversify_chain(
+        generation_algorithm(generation),
+        crypto.sample_root_key(root_label(designation, p2)),
+        crypto.city_div(SAMPLE_REGION),
+        crypto.card_div(SAMPLE_ATR[generation]),
+    )
+
+
+@lru_cache(maxsize=None)
+def _sample_keys(generation: int) -> dict[str, dict[str, str]]:
+    refs = {"SSSE": SSSE_KEY_REFS + (("0D",) if generation == 3 else ()), **DF_KEY_REFS}
+    keys = {d: {p2: sample_key(generation, d, p2).hex().upper() for p2 in p2s}
+            for d, p2s in refs.items()}
+    if generation == 3:     # the PKI master key is not diversified (§5.5)
+        pki_mk = crypto.sample_root_key(root_label(PKI_DESIGNATION, "00"))
+        keys["PKI"] = {"00": pki_mk.hex().upper()}
+    return keys
+
+
+def sample_keys(generation: int) -> dict[str, dict[str, str]]:
+    """{"SSSE": {"00": HEX, ...}, "DF01": {"81": HEX, ...}, ..., "DF07": {...}}, plus
+    "PKI": {"00": HEX} on gen3. A fresh copy each call: callers may change it."""
+    generation_algorithm(generation)
+    return copy.deepcopy(_sample_keys(generation))
