@@ -1,13 +1,17 @@
-"""simulator.crypto against standard examples, and its own rules (padding, folding, R8/R16,
-PIN BCD, ATR, diversification). The spec's own vectors are in test_spec_vectors.py."""
+"""simulator.crypto against standard examples and its own rules (padding, folding, R8/R16,
+PIN BCD, ATR, diversification); GB 11643; the §5.5 sample keys against the spec's table.
+The spec's vector blocks are checked in test_spec_vectors.py."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import pytest
 
 from simulator import crypto, gb11643
+from simulator.samplekeys import SAMPLE_ATR, sample_keys
+from simulator.specvectors import find_spec
 
 H = bytes.fromhex
 
@@ -290,3 +294,73 @@ def test_gb11643():
     for bad in ("4403051985031512", "4403051985031512A", "440305198503151234"):
         with pytest.raises(ValueError):
             gb11643.check_char(bad)
+
+
+# --- §5.5 sample keys, against the table of the spec ---------------------------------------------------------------------------
+
+_SPEC_TEXT = find_spec().read_text(encoding="utf-8")
+
+
+def _table_rows():
+    rows = []
+    for line in _SPEC_TEXT.splitlines():
+        if re.match(r"\| (SSSE|DF0[1-7]) \| [0-9A-F]{2} \|", line):
+            cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+            rows.append(cells)
+    return rows
+
+
+TABLE = _table_rows()
+
+
+def test_sample_key_table_is_parsed():
+    assert len(TABLE) == 14 and all(len(r) == 7 for r in TABLE)
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[f"{r[0]}-{r[1]}" for r in TABLE])
+def test_sample_key_table_row(row):
+    designation, p2, _role, root, *cards = row
+    assert crypto.sample_root_key(f"SSC-DEMO-ROOT/{designation}/{p2}").hex().upper() == root
+    for gen, expected in zip((1, 2, 3), cards):
+        keys = sample_keys(gen)[designation]
+        if expected == "—":
+            assert p2 not in keys
+            continue
+        computed = crypto.diversify_chain("sm4" if gen == 3 else "3des", bytes.fromhex(root),
+                                          crypto.city_div("440300"), crypto.card_div(SAMPLE_ATR[gen]))
+        assert computed.hex().upper() == expected
+        assert keys[p2] == expected
+
+
+def test_sample_atrs_are_the_spec_ones():
+    row = next(l for l in _SPEC_TEXT.splitlines() if l.startswith("| ATR (T=0, §6) |"))
+    assert re.findall(r"`([0-9A-F]+)`", row) == [SAMPLE_ATR[g].hex().upper() for g in (1, 2, 3)]
+
+
+def test_pki_master_key():
+    m = re.search(r'`SM3\("SSC-DEMO-ROOT/SS\.CERT\.ADF1/00"\)\[0:16\]` =\s*`([0-9A-F]{32})`', _SPEC_TEXT)
+    assert m
+    assert sample_keys(3)["PKI"] == {"00": m.group(1)}
+    assert crypto.sample_root_key("SSC-DEMO-ROOT/SS.CERT.ADF1/00").hex().upper() == m.group(1)
+    assert "PKI" not in sample_keys(1) and "PKI" not in sample_keys(2)
+
+
+def test_sample_keys_shape():
+    refs = {"DF01": ["81", "83", "84", "85", "86", "87"], "DF02": ["81", "83"],
+            "DF03": ["81", "82", "83", "84", "85"], "DF04": ["81", "83", "84"],
+            "DF05": ["81", "83"], "DF06": ["81", "83"], "DF07": ["81", "83"]}
+    ssse = ["00", "01", "04", "06", "07", "08", "0A"]
+    for gen in (1, 2, 3):
+        keys = sample_keys(gen)
+        assert {d: sorted(k) for d, k in keys.items() if d != "PKI"} == {
+            "SSSE": ssse + (["0D"] if gen == 3 else []), **refs}
+        assert all(re.fullmatch(r"[0-9A-F]{32}", h) for d in keys.values() for h in d.values())
+    # keys outside the §5.5 table follow the same rule
+    root = crypto.sample_root_key("SSC-DEMO-ROOT/DF03/82")
+    assert sample_keys(2)["DF03"]["82"] == crypto.diversify_chain(
+        "3des", root, bytes.fromhex("3434303330307378"), bytes.fromhex("430244035A3C1E02")).hex().upper()
+    # a caller cannot spoil the cached keys
+    sample_keys(1)["SSSE"]["00"] = "spoiled"
+    assert sample_keys(1)["SSSE"]["00"] == "03EF642DDE11261299BD9F8FE64B0B34"
+    with pytest.raises(ValueError):
+        sample_keys(4)

@@ -64,10 +64,10 @@ class Checked:
         assert m, f"{self.v.where} {self.v.name}: no P2 field and no -Knn in the name"
         return int(m.group(1), 16)
 
-    def sample_card_key(self, ref: str, field: str = "K") -> None:
-        """A vector named after a sample card uses that card's key (§5.5)."""
+    def sample_card_key(self, ref: str) -> None:
+        """A vector named after a sample card (-G1/-G2/-G3) uses that card's key K (§5.5)."""
         if self.generation is not None:
-            self.expect(field, bytes.fromhex(sample_keys(self.generation)["SSSE"][ref]))
+            self.expect("K", bytes.fromhex(sample_keys(self.generation)["SSSE"][ref]))
 
 
 CHECKERS = {}
@@ -429,70 +429,3 @@ def test_spec_location(tmp_path):
     assert load_spec_vectors(SPEC) == VECTORS
     with pytest.raises(FileNotFoundError, match="docs/spec/ssc-card.md"):
         find_spec(tmp_path)
-
-
-# --- §5.5 sample keys ---------------------------------------------------------------------------
-
-def _table_rows():
-    rows = []
-    for line in SPEC_TEXT.splitlines():
-        if re.match(r"\| (SSSE|DF0[1-7]) \| [0-9A-F]{2} \|", line):
-            cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
-            rows.append(cells)
-    return rows
-
-
-TABLE = _table_rows()
-
-
-def test_sample_key_table_is_parsed():
-    assert len(TABLE) == 14 and all(len(r) == 7 for r in TABLE)
-
-
-@pytest.mark.parametrize("row", TABLE, ids=[f"{r[0]}-{r[1]}" for r in TABLE])
-def test_sample_key_table_row(row):
-    designation, p2, _role, root, *cards = row
-    assert crypto.sample_root_key(f"SSC-DEMO-ROOT/{designation}/{p2}").hex().upper() == root
-    for gen, expected in zip((1, 2, 3), cards):
-        keys = sample_keys(gen)[designation]
-        if expected == "—":
-            assert p2 not in keys
-            continue
-        computed = crypto.diversify_chain("sm4" if gen == 3 else "3des", bytes.fromhex(root),
-                                          crypto.city_div("440300"), crypto.card_div(SAMPLE_ATR[gen]))
-        assert computed.hex().upper() == expected
-        assert keys[p2] == expected
-
-
-def test_sample_atrs_are_the_spec_ones():
-    row = next(l for l in SPEC_TEXT.splitlines() if l.startswith("| ATR (T=0, §6) |"))
-    assert re.findall(r"`([0-9A-F]+)`", row) == [SAMPLE_ATR[g].hex().upper() for g in (1, 2, 3)]
-
-
-def test_pki_master_key():
-    m = re.search(r'`SM3\("SSC-DEMO-ROOT/SS\.CERT\.ADF1/00"\)\[0:16\]` =\s*`([0-9A-F]{32})`', SPEC_TEXT)
-    assert m
-    assert sample_keys(3)["PKI"] == {"00": m.group(1)}
-    assert crypto.sample_root_key("SSC-DEMO-ROOT/SS.CERT.ADF1/00").hex().upper() == m.group(1)
-    assert "PKI" not in sample_keys(1) and "PKI" not in sample_keys(2)
-
-
-def test_sample_keys_shape():
-    refs = {"DF01": ["81", "83", "84", "85", "86", "87"], "DF02": ["81", "83"],
-            "DF03": ["81", "82", "83", "84", "85"], "DF04": ["81", "83", "84"],
-            "DF05": ["81", "83"], "DF06": ["81", "83"], "DF07": ["81", "83"]}
-    ssse = ["00", "01", "04", "06", "07", "08", "0A"]
-    for gen in (1, 2, 3):
-        keys = sample_keys(gen)
-        assert {d: sorted(k) for d, k in keys.items() if d != "PKI"} == {
-            "SSSE": ssse + (["0D"] if gen == 3 else []), **refs}
-        assert all(re.fullmatch(r"[0-9A-F]{32}", h) for d in keys.values() for h in d.values())
-    # keys outside the §5.5 table follow the same rule
-    root = crypto.sample_root_key("SSC-DEMO-ROOT/DF03/82")
-    assert sample_keys(2)["DF03"]["82"] == crypto.diversify_chain(
-        "3des", root, bytes.fromhex("3434303330307378"), bytes.fromhex("430244035A3C1E02")).hex().upper()
-    # a caller cannot spoil the cached keys
-    sample_keys(1)["SSSE"]["00"] = "spoiled"
-    assert sample_keys(1)["SSSE"]["00"] == "03EF642DDE11261299BD9F8FE64B0B34"
-    with pytest.raises(ValueError):
-        sample_keys(4)
