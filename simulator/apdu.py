@@ -14,14 +14,26 @@ class APDUError(ValueError):
         self.why = why
 
 
-@dataclass(frozen=True, slots=True)
 class CommandAPDU:
-    cla: int
-    ins: int
-    p1: int
-    p2: int
-    data: bytes | None = None  # None = no data field (case 1/2)
-    le: int | None = None  # None = absent; 1..256 (a coded 00 is 256)
+    """A parsed C-APDU. A plain slotted class: it is built for every command, so it stays cheap."""
+
+    __slots__ = ("cla", "ins", "p1", "p2", "data", "le")
+
+    def __init__(self, cla: int, ins: int, p1: int, p2: int, data: bytes | None = None,
+                 le: int | None = None):
+        self.cla, self.ins, self.p1, self.p2 = cla, ins, p1, p2
+        self.data = data  # None = no data field (case 1/2)
+        self.le = le  # None = absent; 1..256 (a coded 00 is 256)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, CommandAPDU) and self.to_bytes() == other.to_bytes()
+
+    def __hash__(self) -> int:
+        return hash(self.to_bytes())
+
+    def __repr__(self) -> str:
+        return (f"CommandAPDU(cla=0x{self.cla:02X}, ins=0x{self.ins:02X}, p1=0x{self.p1:02X}, "
+                f"p2=0x{self.p2:02X}, data={self.data!r}, le={self.le!r})")
 
     @property
     def case(self) -> int:

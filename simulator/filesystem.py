@@ -38,6 +38,7 @@ class DF(Node):
     pins: dict[int, Pin] = field(default_factory=dict)
     dir_sfi: int | None = None
     fci_extra: bytes = b""
+    fci: bytes | None = None  # cache of the FCI built from the above
 
     def add(self, node: Node) -> Node:
         node.parent = self

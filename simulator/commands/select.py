@@ -32,7 +32,9 @@ def select(card, apdu):
         raise CardStatus(0x9303)
     fci = None
     if p1 == 0x04 and p2 == 0x00 and blocked == "active":
-        fci = build_fci(target.aid, target.dir_sfi, target.fci_extra)
+        fci = target.fci
+        if fci is None:  # built once per DF: the FCI never changes
+            fci = target.fci = build_fci(target.aid, target.dir_sfi, target.fci_extra)
         card.check_le(apdu, len(fci))
     if isinstance(target, DF):
         card.select_df(target)
