@@ -11,5 +11,12 @@ def cli() -> None:
     """Simulator and conformance tester for the PRC social security card (社会保障卡)."""
 
 
+from .doctor import doctor  # noqa: E402  (PC/SC readiness check)
+from .serve import serve  # noqa: E402  (vpcd virtual reader)
+
+cli.add_command(serve)
+cli.add_command(doctor)
+
+
 def main() -> None:
     cli()

@@ -1,0 +1,154 @@
+"""`sscard serve`: put emulated cards into pcscd's virtual readers (vpcd) until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+# Command names for --trace, keyed (CLA, INS) with P1 where it decides (spec §4.4).
+COMMAND_NAMES: dict[tuple, str] = {
+    (0x00, 0xA4): "SELECT",
+    (0x00, 0xB2): "READ RECORD",
+    (0x00, 0xB0): "READ BINARY",
+    (0x00, 0xDC): "UPDATE RECORD",
+    (0x00, 0xD6): "UPDATE BINARY",
+    (0x00, 0x84): "GET CHALLENGE",
+    (0x00, 0x82): "EXTERNAL AUTHENTICATE",
+    (0x00, 0x88): "INTERNAL AUTHENTICATE",
+    (0x00, 0x20, 0x01): "PKI VERIFY",
+    (0x00, 0x20): "VERIFY",
+    (0x80, 0x5E, 0x01): "CHANGE PIN",
+    (0x80, 0x5E, 0x00): "RELOAD PIN",
+    (0x84, 0x24): "PIN UNBLOCK",
+    (0x84, 0x1E): "APPLICATION BLOCK",
+    (0x84, 0x18): "APPLICATION UNBLOCK",
+    (0x84, 0x16): "CARD BLOCK",
+    (0x00, 0xC0): "GET RESPONSE",
+    (0x80, 0xC4): "PKI HASH PIN",
+    (0x80, 0x40): "PKI GENERATE SM2 KEY PAIR",
+    (0x80, 0xC9): "PKI EXPORT PUBLIC KEY",
+    (0x80, 0x4E): "PKI SM2 DECRYPT ENVELOPE",
+    (0x80, 0x4A): "PKI LOAD SM4 KEY",
+    (0x80, 0xC2): "PKI IMPORT KEY",
+    (0x84, 0x5E): "PKI CHANGE PIN (MAC)",
+    (0x84, 0xD4): "PKI CHANGE MASTER KEY",
+}
+
+
+def command_name(capdu: bytes) -> str:
+    if len(capdu) < 2:
+        return "(too short)"
+    if len(capdu) > 2:
+        name = COMMAND_NAMES.get((capdu[0], capdu[1], capdu[2]))
+        if name:
+            return name
+    return COMMAND_NAMES.get((capdu[0], capdu[1]), f"CLA {capdu[0]:02X} INS {capdu[1]:02X}")
+
+
+def trace_line(label: str, capdu: bytes, rapdu: bytes, elapsed: float) -> str:
+    from simulator.sw import describe
+
+    sw = int.from_bytes(rapdu[-2:], "big") if len(rapdu) >= 2 else 0
+    return (
+        f"[{label}] > {capdu.hex().upper()}  {command_name(capdu)}\n"
+        f"[{label}] < {rapdu.hex().upper()}  {sw:04X} {describe(sw)}  ({elapsed * 1000:.2f} ms)"
+    )
+
+
+def _load_cards(images: tuple[Path, ...], builtins: tuple[str, ...]):
+    from simulator import Card
+
+    cards = []
+    for path in images:
+        try:
+            cards.append((str(path), Card.from_image(path)))
+        except Exception as exc:  # image errors name the file and key; show them plainly
+            raise click.ClickException(f"cannot load card image {path}: {exc}") from exc
+    for name in builtins:
+        cards.append((f"builtin {name}", Card.builtin(name)))
+    return cards
+
+
+@click.command("serve")
+@click.option("--image", "images", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Card image (YAML); repeat for more cards, one per slot.")
+@click.option("--builtin", "builtins", multiple=True, type=click.Choice(["gen1", "gen2", "gen3"]),
+              help="A built-in sample card (in memory) instead of an image; repeatable.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="vpcd port of the first card (default 35963 = slot 0); card i uses port+i.")
+@click.option("--slot", type=click.IntRange(0, 99), default=None,
+              help="vpcd slot of the first card (port 35963+slot, reader 'Virtual PCD 00 0<slot>').")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where pcscd/vpcd runs.")
+@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host.")
+@click.option("--trace", is_flag=True, help="Log every APDU with its command name and SW meaning.")
+def serve(images, builtins, port, slot, host, allow_remote, trace):
+    """Serve one emulated card per image to PC/SC programs through pcscd's vpcd reader."""
+    from simulator.vpcd import DEFAULT_PORT, VirtualReaderSlot
+
+    if not images and not builtins:
+        raise click.UsageError("give at least one --image CARD.yaml or --builtin gen1|gen2|gen3")
+    if port is not None and slot is not None:
+        raise click.UsageError("--port and --slot are two ways to say the same thing: give one")
+    base = port if port is not None else DEFAULT_PORT + (slot or 0)
+    cards = _load_cards(images, builtins)
+    if base + len(cards) - 1 > 65535:
+        raise click.UsageError("too many cards for the ports above --port")
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    if trace:
+        logging.getLogger("sscard.vpcd").setLevel(logging.INFO)
+    out_lock = threading.Lock()
+
+    def tracer(label):
+        def emit(capdu, rapdu, elapsed):
+            with out_lock:
+                click.echo(trace_line(label, capdu, rapdu, elapsed))
+        return emit
+
+    slots = []
+    try:
+        for i, (label, card) in enumerate(cards):
+            p = base + i
+            tag = f"{p - DEFAULT_PORT:02d}" if 0 <= p - DEFAULT_PORT < 100 else str(p)
+            slots.append(VirtualReaderSlot(card, p, host, allow_remote=allow_remote,
+                                           trace=tracer(f"slot {tag}") if trace else None))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+    done = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        for (label, card), s in zip(cards, slots):
+            s.start()
+            reader = (f"reader 'Virtual PCD 00 {s.port - DEFAULT_PORT:02d}'"
+                      if 0 <= s.port - DEFAULT_PORT < 100 else "custom port")
+            click.echo(f"serving {label} on {host}:{s.port} ({reader}), ATR {bytes(card.atr).hex().upper()}")
+        warned = False
+        while not done.wait(0.5):
+            if not warned and any(not s.connected for s in slots):
+                # Give vpcd a few seconds; then say once how to bring it up. We keep retrying.
+                if done.wait(3.0):
+                    break
+                missing = [s.port for s in slots if not s.connected]
+                if missing:
+                    click.echo(f"waiting for vpcd on port(s) {missing}: is pcscd running? "
+                               "start it with: scripts/pcscd-up (check with: sscard doctor)", err=True)
+                warned = True
+        click.echo("stopping (SIGTERM)")
+    except KeyboardInterrupt:
+        click.echo("stopping (Ctrl-C)")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for s in slots:
+            s.stop()
+        for label, card in cards:
+            try:
+                card.close()  # images are saved atomically on every change; close flushes the rest
+            except Exception as exc:
+                click.echo(f"closing {label}: {exc}", err=True)
+    click.echo("stopped" + ("; images saved" if images else ""))
