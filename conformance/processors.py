@@ -1,0 +1,163 @@
+"""APDU processors in the yubikit manner: small links between the runner and the Transport.
+
+Each processor gets the C-APDU and a `send` function for the next link, and may send more than
+once (GET RESPONSE after 61xx, a resend after 6Cxx). They note what they did in the trace, so a
+report shows "auto GET RESPONSE" next to the exchanges it caused. A `transport: raw` step skips
+every bypassable processor and sees the card's 61xx/6Cxx itself; tracing is never skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from simulator.apdu import APDUError, CommandAPDU
+
+Send = Callable[[bytes], bytes]
+
+
+class Cancelled(Exception):
+    """The case ran out of time; raised before the next APDU goes to the card."""
+
+
+@dataclass
+class TraceEntry:
+    kind: str  # exchange | note | error | reset
+    time: str  # ISO 8601 UTC wall-clock time
+    command: bytes | None = None
+    response: bytes | None = None
+    duration: float = 0.0  # seconds on the wire
+    text: str = ""
+
+
+@dataclass
+class Trace:
+    """Every exchange of a run, in order, with timestamps: the APDU trace."""
+
+    entries: list[TraceEntry] = field(default_factory=list)
+    atr: bytes = b""
+    protocol: str = "T=1"
+    reader: str = ""
+
+    def add(self, kind: str, **fields) -> TraceEntry:
+        entry = TraceEntry(kind, datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **fields)
+        self.entries.append(entry)
+        return entry
+
+    def note(self, text: str) -> None:
+        self.add("note", text=text)
+
+    def mark(self) -> int:
+        return len(self.entries)
+
+    def since(self, mark: int) -> list[TraceEntry]:
+        return self.entries[mark:]
+
+    def exchanges(self) -> list[TraceEntry]:
+        return [e for e in self.entries if e.kind == "exchange"]
+
+
+class Processor:
+    bypassable = True  # skipped for raw steps
+
+    def process(self, apdu: bytes, send: Send) -> bytes:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class GetResponseProcessor(Processor):
+    """61xx: fetch the waiting bytes with `00 C0 00 00 xx` until the card says something else."""
+
+    def __init__(self, trace: Trace | None = None, enabled: bool = True, max_rounds: int = 32):
+        self.trace, self.enabled, self.max_rounds = trace, enabled, max_rounds
+
+    def process(self, apdu: bytes, send: Send) -> bytes:
+        response = send(apdu)
+        collected = b""
+        for _ in range(self.max_rounds if self.enabled else 0):
+            if len(response) < 2 or response[-2] != 0x61:
+                break
+            collected += response[:-2]
+            request = bytes((0x00, 0xC0, 0x00, 0x00, response[-1]))
+            _note(self.trace, f"auto GET RESPONSE: {response[-2:].hex().upper()} -> {request.hex().upper()}")
+            response = send(request)
+        return collected + response
+
+
+class WrongLengthRetryProcessor(Processor):
+    """6Cxx: resend the same command once with Le = xx (what field terminals do, spec §4.2)."""
+
+    def __init__(self, trace: Trace | None = None, enabled: bool = True):
+        self.trace, self.enabled = trace, enabled
+
+    def process(self, apdu: bytes, send: Send) -> bytes:
+        response = send(apdu)
+        if not self.enabled or len(response) != 2 or response[0] != 0x6C:
+            return response
+        try:
+            command = CommandAPDU.parse(apdu)
+        except APDUError:
+            return response
+        retry = CommandAPDU(command.cla, command.ins, command.p1, command.p2, command.data,
+                            response[1] or 256).to_bytes()
+        _note(self.trace, f"auto resend with Le from {response.hex().upper()}: {retry.hex().upper()}")
+        return send(retry)
+
+
+class TracingProcessor(Processor):
+    """Records every exchange on the wire (after the other processors) with time and duration."""
+
+    bypassable = False
+
+    def __init__(self, trace: Trace):
+        self.trace = trace
+
+    def process(self, apdu: bytes, send: Send) -> bytes:
+        start = time.perf_counter()
+        try:
+            response = send(apdu)
+        except Exception as exc:
+            self.trace.add("error", command=apdu, duration=time.perf_counter() - start, text=str(exc))
+            raise
+        self.trace.add("exchange", command=apdu, response=response, duration=time.perf_counter() - start)
+        return response
+
+
+class Chain:
+    """The transport behind its processors, outermost first: `Chain(t, [GetResponse(), Tracing(tr)])`."""
+
+    def __init__(self, transport, processors: list[Processor], cancel: threading.Event | None = None):
+        self.transport = transport
+        self.processors = list(processors)
+        self.cancel = cancel
+
+    def transmit(self, apdu: bytes, raw: bool = False) -> bytes:
+        send = self._wire
+        for processor in reversed(self.processors):
+            if raw and processor.bypassable:
+                continue
+            send = _link(processor, send)
+        return send(bytes(apdu))
+
+    def _wire(self, apdu: bytes) -> bytes:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("case timeout: stopped before sending " + apdu.hex().upper())
+        return self.transport.transmit(apdu)
+
+
+def _link(processor: Processor, send: Send) -> Send:
+    return lambda apdu: processor.process(apdu, send)
+
+
+def _note(trace: Trace | None, text: str) -> None:
+    if trace is not None:
+        trace.note(text)
+
+
+def standard_chain(transport, trace: Trace, get_response: bool = True, retry_6c: bool = True,
+                   cancel: threading.Event | None = None) -> Chain:
+    """The runner's chain: GET RESPONSE outermost, then 6Cxx retry, then tracing at the wire."""
+    return Chain(transport, [GetResponseProcessor(trace, get_response), WrongLengthRetryProcessor(trace, retry_6c),
+                             TracingProcessor(trace)], cancel)

@@ -1,0 +1,73 @@
+"""Provenance: what produced a report, so a verdict can be reproduced and audited later —
+tool and suite versions, the sha256 of every vector file and of the card image, ATR, reader and
+the run's start and end times. Every report starts with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version("sscard")
+    except metadata.PackageNotFoundError:  # running from a source tree without install
+        return "0+unknown"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def image_identity(card, image_path: str | None) -> tuple[str, str]:
+    """(where the card image came from, its sha256): the file's bytes, or the in-memory image."""
+    if image_path and Path(image_path).is_file():
+        return str(image_path), hashlib.sha256(Path(image_path).read_bytes()).hexdigest()
+    canonical = json.dumps(card.image, sort_keys=True, default=str, ensure_ascii=False).encode()
+    return image_path or f"builtin:{card.label}", hashlib.sha256(canonical).hexdigest()
+
+
+def build(suite, card, transport, *, image_path: str | None = None, selection: str = "",
+          timeout: float | None = None, started: str | None = None) -> dict:
+    image, image_hash = image_identity(card, image_path)
+    files = suite.hashes()
+    return {
+        "tool": {"name": "sscard", "version": tool_version(), "python": platform.python_version(),
+                 "platform": platform.platform(terse=True)},
+        "suite": {"version": suite.version, "git": _git_commit(files), "files": files,
+                  "cases": len(suite.cases)},
+        "card": {"label": card.label, "image": image, "image_sha256": image_hash,
+                 "generation": card.generation, "transport": card.transport, "features": sorted(card.features),
+                 "atr": _atr(transport)},
+        "reader": getattr(transport, "name", ""),
+        "protocol": getattr(transport, "protocol", ""),
+        "selection": selection,
+        "timeout": timeout,
+        "started": started or now(),
+        "ended": None,
+    }
+
+
+def _atr(transport) -> str:
+    try:
+        return transport.atr.hex().upper()
+    except Exception:  # a dead reader still gets a report
+        return ""
+
+
+def _git_commit(files: dict) -> str | None:
+    """The commit of the repository holding the vectors, when there is one (else None)."""
+    if not files:
+        return None
+    folder = Path(next(iter(files))).resolve().parent
+    try:
+        out = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=3)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

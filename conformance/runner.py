@@ -1,0 +1,151 @@
+"""The suite runner: selected cases against one Transport, as a stream of typed events.
+
+Each case runs in a worker thread so a per-case timeout can be enforced: when it expires the
+case is told to stop before its next APDU and becomes ERROR. A card removed mid-case makes that
+case INCONCLUSIVE and the run goes on after a reset; if the reset fails too, or the reader is
+gone, the remaining cases are reported INCONCLUSIVE "not run" and the run ends cleanly, so the
+report is always complete.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Callable, Iterator
+
+from . import provenance as prov
+from .case_run import CaseRun
+from .events import CaseDone, CaseStarted, Event, StepDone, SuiteDone, SuiteStarted
+from .processors import Trace, standard_chain
+from .selection import Selection
+from .transport import TransportError
+from .vectors import Case, Suite
+from .verdict import CaseResult, SuiteResult, Verdict
+
+DEFAULT_TIMEOUT = 30.0
+_GRACE = 2.0  # seconds a timed-out case gets to notice it must stop
+
+
+class Runner:
+    def __init__(self, suite: Suite, transport, card, *, selection: str | None = None,
+                 timeout: float | None = DEFAULT_TIMEOUT, image_path: str | None = None,
+                 get_response: bool = True, retry_6c: bool = True):
+        self.suite, self.transport, self.card = suite, transport, card
+        self.selection = Selection(selection)
+        self.timeout = timeout
+        self.image_path = image_path
+        self.get_response, self.retry_6c = get_response, retry_6c
+        self.trace = Trace(atr=_safe_atr(transport), protocol=getattr(transport, "protocol", "T=1"),
+                           reader=getattr(transport, "name", ""))
+        self._dead: str | None = None  # why the transport cannot be used any more
+
+    def selected(self) -> list[Case]:
+        return [c for c in self.suite.cases if self.selection.matches(c.id, c.title)]
+
+    def run(self, on_event: Callable[[Event], None] | None = None) -> SuiteResult:
+        result = None
+        for event in self.events():
+            if on_event is not None:
+                on_event(event)
+            if isinstance(event, SuiteDone):
+                result = event.result
+        return result
+
+    def events(self) -> Iterator[Event]:
+        cases = self.selected()
+        provenance = prov.build(self.suite, self.card, self.transport, image_path=self.image_path,
+                                selection=self.selection.expression, timeout=self.timeout)
+        provenance["deselected"] = len(self.suite.cases) - len(cases)
+        yield SuiteStarted(self.card.label, len(cases), provenance)
+        results: list[CaseResult] = []
+        context = self.card.applicability_context()
+        for index, case in enumerate(cases):
+            yield CaseStarted(case.id, case.title, index, len(cases))
+            if self._dead:
+                result = _verdict_only(case, Verdict.INCONCLUSIVE, f"not run: {self._dead}")
+            elif not case.applies.evaluate(context):
+                result = _verdict_only(case, Verdict.NOT_APPLICABLE, f"not applicable: {case.applies.text}")
+            else:
+                result = yield from self._run_case(case)
+            results.append(result)
+            yield CaseDone(result, index, len(cases))
+        provenance["ended"] = prov.now()
+        yield SuiteDone(SuiteResult(self.card.label, results, provenance, self.trace))
+
+    def _run_case(self, case: Case) -> Iterator[Event]:
+        """Runs the case in a worker; yields its step events; returns its CaseResult."""
+        events: queue.Queue = queue.Queue()
+        cancel = threading.Event()
+        chain = standard_chain(self.transport, self.trace, self.get_response, self.retry_6c, cancel)
+        run = CaseRun(case, chain, self.card, self.trace, on_step=lambda s: events.put(StepDone(case.id, s)))
+        worker = threading.Thread(target=_work, args=(run, events), name=f"case {case.id}", daemon=True)
+        worker.start()
+        limit = case.timeout or self.timeout
+        deadline = None if not limit else time.monotonic() + limit
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                item = events.get(timeout=wait)
+            except queue.Empty:
+                result = self._timed_out(case, run, worker, events, cancel, limit)
+                break
+            if isinstance(item, CaseResult):
+                result = item
+                break
+            yield item
+        self._after_case(run)
+        return result
+
+    def _timed_out(self, case, run, worker, events, cancel, limit) -> CaseResult:
+        cancel.set()
+        worker.join(_GRACE)
+        reason = f"case exceeded its timeout of {limit:g} s"
+        if worker.is_alive():  # stuck inside a transmit: the card or reader does not answer
+            self._dead = f"the card stopped answering during {case.id}"
+            result = run.result
+        else:
+            result = _last_result(events) or run.result
+        result.verdict, result.reason = Verdict.ERROR, reason
+        return result
+
+    def _after_case(self, run: CaseRun) -> None:
+        error = run.transport_error
+        if error is None or self._dead:
+            return
+        if error.fatal:
+            self._dead = error.reason
+            return
+        try:  # a removed card may be back; if not, stop cleanly
+            self.transport.reset()
+        except TransportError as again:
+            self._dead = f"{error.reason}; reset failed: {again.reason}"
+
+
+def _work(run: CaseRun, events: queue.Queue) -> None:
+    try:
+        result = run.run()
+    except Exception as exc:  # a tool bug: the case is an ERROR, the run goes on
+        result = run.result
+        result.verdict, result.reason = Verdict.ERROR, f"internal error: {type(exc).__name__}: {exc}"
+    events.put(result)
+
+
+def _last_result(events: queue.Queue) -> CaseResult | None:
+    found = None
+    while not events.empty():
+        item = events.get_nowait()
+        if isinstance(item, CaseResult):
+            found = item
+    return found
+
+
+def _verdict_only(case: Case, verdict: Verdict, reason: str) -> CaseResult:
+    return CaseResult(case.id, case.title, case.ref, case.labels, verdict, reason, file=case.file, line=case.line)
+
+
+def _safe_atr(transport) -> bytes:
+    try:
+        return bytes(transport.atr)
+    except Exception:
+        return b""

@@ -1,0 +1,220 @@
+"""One Transport interface for every card the tester talks to: the emulated card in-process, a
+card in a PC/SC reader (pyscard, imported only when used), or a recorded session replayed.
+
+A Transport moves bytes and nothing else: no GET RESPONSE, no retries (those are processors).
+Any failure to reach the card raises TransportError with the reason in words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# PC/SC result codes that mean "the card is gone" or "the reader is gone" (winscard.h).
+_CARD_GONE = {0x80100069: "card removed", 0x8010000C: "no card in the reader", 0x80100068: "card was reset by another application",
+              0x80100066: "card is not responding", 0x80100067: "card is unpowered"}
+_READER_GONE = {0x80100017: "reader unavailable", 0x8010002E: "no readers available", 0x80100009: "unknown reader",
+                0x8010001D: "PC/SC service not running", 0x8010001E: "PC/SC service stopped"}
+
+
+class TransportError(Exception):
+    """The card could not be reached. `fatal` = the transport cannot be used again (reader gone)."""
+
+    def __init__(self, reason: str, fatal: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.fatal = fatal
+
+
+class Transport:
+    """transmit(C-APDU) -> R-APDU (data ‖ SW1 SW2); reset() -> ATR; `atr`, `name`, close()."""
+
+    name = "transport"
+    protocol = "T=1"
+
+    @property
+    def atr(self) -> bytes:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def transmit(self, apdu: bytes) -> bytes:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def reset(self) -> bytes:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class EmulatedTransport(Transport):
+    """The simulator's Card in this process (its transmit never raises)."""
+
+    def __init__(self, card, name: str = "emulated"):
+        self.card = card
+        self.name = name
+        self._atr = card.power_on()
+        self.protocol = atr_protocol(self._atr)
+
+    @property
+    def atr(self) -> bytes:
+        return bytes(self._atr)
+
+    def transmit(self, apdu: bytes) -> bytes:
+        return bytes(self.card.transmit(bytes(apdu)))
+
+    def reset(self) -> bytes:
+        self._atr = self.card.reset()
+        return bytes(self._atr)
+
+    def close(self) -> None:
+        self.card.power_off()
+
+
+class PcscTransport(Transport):
+    """A card in a PC/SC reader through pyscard. `reader_name`: exact name or a unique substring."""
+
+    def __init__(self, reader_name: str):
+        try:
+            from smartcard.System import readers
+        except ImportError:
+            raise TransportError("pyscard is not installed (pip install 'sscard[pcsc]')", fatal=True) from None
+        try:
+            available = readers()
+        except Exception as exc:  # pyscard raises its own types, or a bare Exception without pcscd
+            raise TransportError(f"cannot list PC/SC readers: {exc}", fatal=True) from None
+        names = [str(r) for r in available]
+        exact = [r for r in available if str(r) == reader_name]
+        matches = exact or [r for r in available if reader_name.lower() in str(r).lower()]
+        if len(matches) != 1:
+            what = "no reader" if not matches else "several readers"
+            raise TransportError(f"{what} matching {reader_name!r} (readers: {', '.join(names) or 'none'})", fatal=True)
+        self.name = str(matches[0])
+        self._connection = matches[0].createConnection()
+        self._call(self._connection.connect)
+        self.protocol = self._protocol_name()
+
+    @property
+    def atr(self) -> bytes:
+        return bytes(self._call(self._connection.getATR))
+
+    def transmit(self, apdu: bytes) -> bytes:
+        data, sw1, sw2 = self._call(self._connection.transmit, list(apdu))
+        return bytes(data) + bytes((sw1, sw2))
+
+    def reset(self) -> bytes:
+        from smartcard.scard import SCARD_RESET_CARD
+
+        self._call(self._connection.reconnect, disposition=SCARD_RESET_CARD)
+        return self.atr
+
+    def close(self) -> None:
+        try:
+            self._connection.disconnect()
+        except Exception:  # closing a connection to a removed card is not an error worth raising
+            pass
+
+    def _protocol_name(self) -> str:
+        from smartcard.CardConnection import CardConnection
+
+        protocol = self._connection.getProtocol()
+        return {CardConnection.T0_protocol: "T=0", CardConnection.T1_protocol: "T=1"}.get(protocol, "T=1")
+
+    def _call(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise _pcsc_error(exc, self.name if hasattr(self, "name") else "?") from exc
+
+
+def _pcsc_error(exc: Exception, reader: str) -> TransportError:
+    code = getattr(exc, "hresult", None)
+    code = None if code is None else code & 0xFFFFFFFF
+    if code in _READER_GONE:
+        return TransportError(f"{_READER_GONE[code]}: {reader}", fatal=True)
+    if code in _CARD_GONE:
+        return TransportError(f"{_CARD_GONE[code]} ({reader})")
+    text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    if "no smart card" in lowered or "removed" in lowered or "nocard" in type(exc).__name__.lower():
+        return TransportError(f"card removed ({reader}): {text}")
+    if "reader" in lowered and ("unavailable" in lowered or "unknown" in lowered):
+        return TransportError(f"reader gone ({reader}): {text}", fatal=True)
+    return TransportError(f"PC/SC error ({reader}): {text}")
+
+
+def atr_protocol(atr: bytes) -> str:
+    """The first protocol an ATR offers: T=0 unless TD1 is present and names another."""
+    if len(atr) < 2 or not atr[1] & 0x80:
+        return "T=0"
+    td1_offset = 2 + sum(1 for bit in (0x10, 0x20, 0x40) if atr[1] & bit)
+    return f"T={atr[td1_offset] & 0x0F}" if td1_offset < len(atr) else "T=0"
+
+
+@dataclass
+class Session:
+    """A recorded conversation: ATR, then (C-APDU, R-APDU) pairs; None pairs are resets."""
+
+    atr: bytes = b""
+    exchanges: list[tuple[bytes, bytes] | None] = field(default_factory=list)
+    reader: str = ""
+    protocol: str = "T=1"
+    source: str = ""
+
+
+class ReplayTransport(Transport):
+    """Plays a recorded session back; a command that differs from the recording is an error.
+
+    Resets are checked only if the recording contains them (apdu4j dumps have none).
+    """
+
+    def __init__(self, session):
+        if not isinstance(session, Session):
+            from .sessions import load_session
+
+            session = load_session(Path(session))
+        self.session = session
+        self.name = f"replay:{Path(session.source).name}" if session.source else "replay"
+        self.protocol = session.protocol
+        self._position = 0
+        self._checks_resets = any(e is None for e in session.exchanges)
+
+    @property
+    def atr(self) -> bytes:
+        return self.session.atr
+
+    @property
+    def remaining(self) -> int:
+        return len(self.session.exchanges) - self._position
+
+    def transmit(self, apdu: bytes) -> bytes:
+        expected = self._next("command " + apdu.hex().upper())
+        if expected is None:
+            raise TransportError(f"replay: the recording has a reset at exchange {self._position}, "
+                                 f"the run sent {apdu.hex().upper()}", fatal=True)
+        command, response = expected
+        if bytes(apdu) != command:
+            raise TransportError(f"replay: exchange {self._position} differs: recorded {command.hex().upper()}, "
+                                 f"sent {apdu.hex().upper()}", fatal=True)
+        return response
+
+    def reset(self) -> bytes:
+        if self._checks_resets:
+            expected = self._next("reset")
+            if expected is not None:
+                raise TransportError(f"replay: exchange {self._position} is recorded {expected[0].hex().upper()}, "
+                                     f"the run reset the card", fatal=True)
+        return self.session.atr
+
+    def _next(self, what: str):
+        if self._position >= len(self.session.exchanges):
+            raise TransportError(f"replay: the recording ended ({len(self.session.exchanges)} exchanges) "
+                                 f"before {what}", fatal=True)
+        item = self.session.exchanges[self._position]
+        self._position += 1
+        return item
