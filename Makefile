@@ -11,7 +11,7 @@ setup-test:
 
 ## make run: the main job (until the conformance suite lands: personalise a gen3 card and read it back)
 run: setup
-	@$(PY) -m sscard run
+	@$(PY) -m sscard card read --new gen3
 
 ## make test: every test; installs what it needs, starts pcscd for the integration tests, stops it
 test: setup-test

@@ -13,9 +13,11 @@ def cli() -> None:
 
 from .doctor import doctor  # noqa: E402  (PC/SC readiness check)
 from .serve import serve  # noqa: E402  (vpcd virtual reader)
+from .card_cmd import card  # noqa: E402  (card new|show|read)
 
 cli.add_command(serve)
 cli.add_command(doctor)
+cli.add_command(card)
 
 
 def main() -> None:

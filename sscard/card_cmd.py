@@ -1,0 +1,317 @@
+"""`sscard card new|show|read`: make a card image, show it decoded, read it like a terminal.
+
+Only click is imported at module level so that `sscard --help` stays fast; the simulator, rich
+and Pillow load inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+PROFILES = click.Choice(["gen1", "gen2", "gen3"])
+BLANK = "[dim]—[/dim]"
+
+
+def _console():
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal:         # piped or captured: no wrapping of long values
+        console.width = 200
+    return console
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"sscard: {message}", err=True)
+    sys.exit(code)
+
+
+def _load_card(path: Path, persist: bool = True):
+    """The card of an image file; a bad image ends the command with its file:line message, exit 2."""
+    from simulator import Card
+    from simulator.image import ImageError, load_image
+
+    try:
+        if persist:
+            return Card.from_image(path)
+        return Card(load_image(path))   # no backing file: reading never rewrites the image
+    except ImageError as exc:
+        _fail(str(exc), 2)
+
+
+@click.group("card")
+def card() -> None:
+    """Card images: make a new one, show one decoded, read one through APDUs."""
+
+
+# --- new ---------------------------------------------------------------------------------------
+
+@card.command("new")
+@click.option("--profile", "profile", type=PROFILES, required=True, help="card generation")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="card image to write (YAML, mode 0600)")
+@click.option("--seed", type=int, default=None, help="same seed, same card (keys included)")
+@click.option("--transport", type=click.Choice(["t0", "t1"]), default=None,
+              help="transport switch of the image (default t0)")
+@click.option("--force", is_flag=True, help="overwrite an existing file")
+def new(profile: str, out: Path, seed: int | None, transport: str | None, force: bool) -> None:
+    """Personalise a card for a new fictional person and write its image."""
+    from simulator import Card
+    from simulator.image import save_image
+    from simulator.newcard import new_image
+
+    if out.exists() and not force:
+        _fail(f"{out} exists; use --force to overwrite it", 1)
+    image = new_image(profile, seed)
+    if transport:
+        image = {"profile": image["profile"], "switches": {"transport": transport},
+                 **{k: v for k, v in image.items() if k != "profile"}}
+    atr = Card.from_dict(image, source=str(out)).power_on()   # the image must load before it is written
+    try:
+        save_image(out, image)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror or exc}", 1)
+    person = image["person"]
+    click.echo(f"wrote {out} ({profile}, fictional person {person['name']}, SSN {person['ssn']}, "
+               f"card {image['data']['SSSE/EF05']['07']}, ATR {atr.hex().upper()})")
+
+
+# --- show --------------------------------------------------------------------------------------
+
+@card.command("show")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--secrets", is_flag=True, help="also print key values and PINs")
+def show(path: Path, secrets: bool) -> None:
+    """Show a card image decoded: items, card ID, PINs, keys, photo, certificates."""
+    card_ = _load_card(path)
+    console = _console()
+    _show_header(console, card_, str(path))
+    _show_items(console, card_)
+    _show_card_id(console, card_)
+    _show_pins_keys(console, card_, secrets)
+    _show_files(console, card_)
+
+
+def _esc(value) -> str:
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
+def _show_header(console, card_, source: str) -> None:
+    model = card_.model
+    console.print(f"[bold]{_esc(source)}[/bold]  profile {card_.image['profile']} "
+                  f"(generation {model.generation}), transport {card_.transport}")
+    console.print(f"ATR {card_.atr.hex().upper()}")
+    console.print(f"application {card_.blocks['application']}, "
+                  f"card {'BLOCKED' if card_.blocks['card_blocked'] else 'not blocked'}")
+    person = card_.image.get("person") or {}
+    if person:
+        fields = ", ".join(f"{k} {_esc(v)}" for k, v in person.items() if k != "note")
+        console.print(f"person: {fields}")
+        if person.get("note"):
+            console.print(f"[dim]{_esc(person['note'])}[/dim]")
+
+
+def _show_items(console, card_) -> None:
+    from rich.table import Table
+
+    from simulator import items
+    from simulator.filesystem import CyclicEF, RecordEF
+
+    from .readout import decode_record
+
+    table = Table(title="data items (TLV record files)")
+    for column in ("file", "rec", "tag", "项目", "item", "value"):
+        table.add_column(column, no_wrap=column == "file")
+    for path, ef in card_.model.efs.items():
+        if not isinstance(ef, RecordEF) or isinstance(ef, CyclicEF) or "records" not in ef.spec:
+            continue
+        specs = ef.spec["records"]
+        for number, (spec, rec) in enumerate(zip(specs, ef.records), 1):
+            tag, zh, en, value = decode_record(bytes(rec), specs)
+            blank = bytes(rec[2:]) == items.blank(spec["fmt"])
+            table.add_row(path, str(number), tag, zh, _esc(en), BLANK if blank or not value else _esc(value))
+    console.print(table)
+
+
+def _show_card_id(console, card_) -> None:
+    from simulator import crypto
+
+    model = card_.model
+    cid = bytes(model.efs["SSSE/EF05"].records[0][2:18])
+    irk = model.dfs["SSSE"].keys.get(0x01)
+    if irk is None or not irk.versions:
+        check = "no IRK (key 01) in the image: not checked"
+    elif crypto.cardid_mac(model.algorithm, irk.versions[1], cid[:12]) == cid[12:16]:
+        check = "[green]matches the IRK[/green]"
+    else:
+        check = "[red]does NOT match the IRK[/red]"
+    try:
+        atr_serial = crypto.atr_parse(card_.atr)[0][-4:]
+    except ValueError:
+        atr_serial = b""
+    link = "ATR carries the serial" if atr_serial == cid[8:12] else "[yellow]ATR does not carry the serial[/yellow]"
+    rid = cid[3:8].hex().upper()
+    console.print(f"card identification code {cid.hex().upper()}: region {cid[0:3].hex().upper()}, "
+                  f"RID {rid}{'' if rid == 'D156000005' else ' (not D156000005)'}, "
+                  f"serial {cid[8:12].hex().upper()} ({link}), auth code {cid[12:16].hex().upper()} ({check})")
+
+
+def _show_pins_keys(console, card_, secrets: bool) -> None:
+    from rich.table import Table
+
+    from simulator.crypto import bcd_pin
+
+    model = card_.model
+    pins = Table(title="PINs")
+    for column in ("PIN", "tries left", "state") + (("value",) if secrets else ()):
+        pins.add_column(column)
+    named = [("SSSE (cardholder)", model.dfs["SSSE"].pins.get(0))]
+    holder = model.dfs.get("PKI/SS.CERT.ADF1")
+    if holder is not None:
+        named += [("PKI user", holder.pins.get(0x81)), ("PKI admin", holder.pins.get(0x00))]
+    for name, pin in named:
+        if pin is not None:
+            pins.add_row(name, f"{pin.tries}/{pin.max_tries}", "BLOCKED" if pin.blocked else "ok",
+                         *((bcd_pin(pin.value) or pin.value.hex().upper(),) if secrets else ()))
+    console.print(pins)
+    keys = Table(title="keys" + ("" if secrets else " (values hidden; --secrets shows them)"))
+    for column in ("DF", "ref", "label", "role", "scheme", "tries") + (("value",) if secrets else ()):
+        keys.add_column(column)
+    for path, df in model.dfs.items():
+        for number, key in df.keys.items():
+            ref = number | (0x80 if path.startswith("SSSE/") else 0)
+            tries = "—" if key.tries is None else f"{key.tries}/{key.max_tries}"
+            value = key.versions[1].hex().upper() if key.versions.get(1) else "(no value: no key)"
+            keys.add_row(path, f"{ref:02X}", key.label, key.role, key.scheme, tries,
+                         *((value,) if secrets else ()))
+    console.print(keys)
+
+
+def _der_length(data: bytes) -> int | None:
+    """Total length of the DER SEQUENCE at the start of data, or None."""
+    if len(data) < 2 or data[0] != 0x30:
+        return None
+    if data[1] < 0x80:
+        return 2 + data[1]
+    n = data[1] & 0x7F
+    if not 1 <= n <= 3 or len(data) < 2 + n:
+        return None
+    return 2 + n + int.from_bytes(data[2:2 + n], "big")
+
+
+def _photo_text(data: bytes) -> str:
+    used = data.rstrip(b"\0")
+    if not used:
+        return "empty"
+    text = f"{len(used)} of {len(data)} bytes"
+    if not used.startswith(b"\xff\xd8"):
+        return text + ", not a JPEG"
+    try:
+        import io
+
+        from PIL import Image
+
+        with Image.open(io.BytesIO(used)) as img:
+            return text + f", JPEG {img.width}x{img.height}"
+    except Exception as exc:  # a broken photo is shown, not fatal
+        return text + f", JPEG that does not open ({exc})"
+
+
+def _show_files(console, card_) -> None:
+    efs = card_.model.efs
+    console.print(f"photo (SSSE/EF08): {_photo_text(bytes(efs['SSSE/EF08'].data))}")
+    used = len(bytes(efs["SSSE/EF07"].data).rstrip(b"\0"))
+    console.print(f"fingerprint (SSSE/EF07): {f'{used} bytes' if used else 'empty'}")
+    if "PKI/SS.CERT.ADF1/0018" not in efs:
+        return
+    console.print("[bold]PKI (SS.CERT.ADF1)[/bold]")
+    for fid, what in (("0012", "signing public key"), ("0014", "encryption public key")):
+        data = bytes(efs[f"PKI/SS.CERT.ADF1/{fid}"].data)
+        console.print(f"  {fid} {what}: {data.hex().upper() if any(data) else 'none (all zero)'}")
+    try:
+        from simulator.certs import describe_certificate
+    except ImportError:
+        describe_certificate = None
+    for fid, what in (("0018", "signing certificate"), ("0019", "encryption certificate")):
+        data = bytes(efs[f"PKI/SS.CERT.ADF1/{fid}"].data)
+        length = _der_length(data)
+        if not any(data):
+            console.print(f"  {fid} {what}: none")
+        elif length is None or length > len(data):
+            console.print(f"  {fid} {what}: [yellow]not DER[/yellow] ({len(data.rstrip(bytes(1)))} bytes)")
+        elif describe_certificate is None:
+            console.print(f"  {fid} {what}: {length} bytes of DER")
+        else:
+            try:
+                info = describe_certificate(data[:length])
+            except Exception as exc:
+                console.print(f"  {fid} {what}: {length} bytes, [yellow]not a certificate[/yellow]: {_esc(exc)}")
+                continue
+            console.print(f"  {fid} {what}: {length} bytes")
+            for key, value in info.items():
+                console.print(f"    {key}: {_esc(value)}")
+
+
+# --- read --------------------------------------------------------------------------------------
+
+@card.command("read")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--builtin", type=PROFILES, default=None, help="the sample card of spec §3.8")
+@click.option("--new", "new_profile", type=PROFILES, default=None, help="a new card of a fictional person")
+@click.option("--seed", type=int, default=None, help="with --new: the seed of the new card")
+@click.option("--trace", is_flag=True, help="print every APDU exchange")
+def read(path: Path | None, builtin: str | None, new_profile: str | None, seed: int | None,
+         trace: bool) -> None:
+    """Read a card the way a reader application does: ATR, SELECT, READ RECORD, VERIFY.
+
+    The image file, if any, is not changed.
+    """
+    from rich.table import Table
+
+    from simulator import Card
+
+    from .readout import ReadError, read_card
+
+    if sum(x is not None for x in (path, builtin, new_profile)) != 1:
+        raise click.UsageError("give one of PATH, --builtin PROFILE, --new PROFILE")
+    if seed is not None and new_profile is None:
+        raise click.UsageError("--seed goes with --new")
+    if path is not None:
+        card_, title = _load_card(path, persist=False), str(path)
+    elif builtin is not None:
+        card_, title = Card.builtin(builtin), f"built-in {builtin} sample card"
+    else:
+        from simulator.newcard import new_image
+        card_ = Card.from_dict(new_image(new_profile, seed), source=f"<new {new_profile}>")
+        title = f"new {new_profile} card" + (f" (seed {seed})" if seed is not None else "")
+    console = _console()
+    image = card_.export_image()
+    atr = card_.power_on()
+    console.print(f"[bold]{title}[/bold]  profile {image['profile']}")
+    console.print(f"ATR {atr.hex().upper()}")
+    if image.get("person", {}).get("note"):
+        console.print(f"[dim]{image['person']['note']}[/dim]")
+
+    def show_apdu(command: bytes, response: bytes) -> None:
+        console.print(f"[dim]> {command.hex().upper()}\n< {response.hex().upper()}[/dim]")
+
+    try:
+        rows = read_card(card_.transmit, image, show_apdu if trace else None)
+    except ReadError as exc:
+        _fail(str(exc), 1)
+    table = Table(title="what a reader sees")
+    for column in ("file", "rec", "tag", "项目", "item", "value", "SW"):
+        table.add_column(column, no_wrap=column in ("file", "SW"))
+    for row in rows:
+        value = _esc(row.value) if row.value else BLANK
+        if row.record == 0:
+            table.add_row(row.file, BLANK, BLANK, f"[italic]{row.item}[/italic]",
+                          f"[italic]{_esc(row.en)}[/italic]", value, row.sw or BLANK)
+        else:
+            table.add_row(row.file, str(row.record), row.tag or BLANK, row.item, _esc(row.en), value, row.sw)
+    console.print(table)

@@ -1,0 +1,210 @@
+"""What a reader application sees: SSSE and DF01 data read through APDUs only.
+
+`read_card(transmit, image)` selects SSSE, authenticates with the read key where the
+generation needs it (gen3), reads every record of every TLV EF of SSSE, selects DF01, verifies
+the cardholder PIN and reads DF01's records. Values are decoded from the bytes the card
+answered; the profile data gives only the file layout and the item names. The image is used
+for the secrets a terminal holds (key 0A, the PIN) and the profile. Any card works: an emulated
+one (`Card.transmit`) or a physical one behind a reader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from simulator import crypto, items
+from simulator.profile import profile_data
+
+Transmit = Callable[[bytes], bytes]
+Trace = Callable[[bytes, bytes], None]
+
+SSSE_NAME = bytes.fromhex("7378312E73682EC9E7BBE1B1A3D5CF")
+# English names of the DF items (the profile data carries English names for SSSE items only).
+EN_FALLBACK = {
+    "20": "household-registration region", "21": "household-registration address",
+    "23": "mailing address", "24": "postcode", "28": "phone", "29": "personal status",
+    "2A": "marital status", "2F": "person category", "30": "employer code",
+    "37": "nationality", "38": "political status", "3A": "education",
+}
+
+
+class ReadError(Exception):
+    """The card refused something a reader cannot do without (SELECT of SSSE)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the read-out: a record (record >= 1) or a step such as VERIFY (record 0)."""
+
+    file: str           # "SSSE/EF05", "SSSE/DF01/EF06"
+    record: int
+    tag: str            # 2 hex digits, "" for a step or a record the card did not give
+    item: str           # 中文 name (or the step's name)
+    en: str
+    value: str          # decoded value (an: text, cn: digits, b: hex), or the step's outcome
+    sw: str             # final status word, with any 61xx / 6Cxx before it: "6C0B 9000"
+    raw: bytes = b""    # record bytes as answered
+
+
+# --- transport: 61xx and 6Cxx --------------------------------------------------------------
+
+def _with_le(apdu: bytes, le: int) -> bytes:
+    """The same command with Le set (case 1 -> 2, 2 -> 2, 3 -> 4, 4 -> 4)."""
+    if len(apdu) == 4:
+        return apdu + bytes([le])
+    if len(apdu) == 5:
+        return apdu[:4] + bytes([le])
+    lc = apdu[4]
+    return apdu[: 5 + lc] + bytes([le])
+
+
+def exchange(transmit: Transmit, apdu: bytes, trace: Trace | None = None,
+             rounds: int = 16) -> tuple[bytes, int, list[int]]:
+    """(data, final SW, every SW seen): GET RESPONSE after 61xx, resend with Le = xx after 6Cxx."""
+    sws: list[int] = []
+    data = b""
+    command = apdu
+    for _ in range(rounds):
+        response = transmit(command)
+        if trace is not None:
+            trace(command, response)
+        if len(response) < 2:
+            sws.append(0x6F00)
+            break
+        sw = int.from_bytes(response[-2:], "big")
+        sws.append(sw)
+        if sw >> 8 == 0x61:
+            data += response[:-2]
+            command = bytes((0x00, 0xC0, 0x00, 0x00, sw & 0xFF))
+            continue
+        if sw >> 8 == 0x6C:
+            command = _with_le(command, sw & 0xFF)
+            continue
+        return data + response[:-2], sw, sws
+    return data, sws[-1] if sws else 0x6F00, sws
+
+
+def _sw_text(sws: list[int]) -> str:
+    return " ".join(f"{sw:04X}" for sw in sws)
+
+
+# --- the profile's layout ------------------------------------------------------------------
+
+def _present(entry: dict, generation: int) -> bool:
+    return generation in entry.get("gens", (1, 2, 3))
+
+
+def tlv_files(df_path: str, generation: int) -> list[tuple[str, int, list[dict]]]:
+    """(path, SFI, record specs) of every TLV EF directly in the DF, from the profile data."""
+    def find(entries, path):
+        for entry in entries:
+            name = f"{path}/{entry['df']}" if path else entry["df"]
+            if name == df_path:
+                return entry
+            found = find(entry.get("children", ()), name)
+            if found:
+                return found
+        return None
+
+    df = find(profile_data()["tree"], "")
+    if df is None or not _present(df, generation):
+        return []
+    out = []
+    for f in df.get("files", ()):
+        if f.get("structure") == "tlv" and _present(f, generation):
+            records = [r for r in f["records"] if _present(r, generation)]
+            out.append((f"{df_path}/{f['ef']}", int(f["ef"], 16) & 0xFF, records))
+    return out
+
+
+def item_names(spec: dict) -> tuple[str, str]:
+    tag = spec["tag"].upper()
+    return spec.get("item", ""), spec.get("en") or EN_FALLBACK.get(tag, "")
+
+
+def decode_record(raw: bytes, specs: list[dict]) -> tuple[str, str, str, str]:
+    """(tag, 中文, English, value) of a TLV record, by its own tag and length bytes."""
+    if len(raw) < 2:
+        return "", "", "", raw.hex().upper()
+    tag = f"{raw[0]:02X}"
+    value = raw[2: 2 + raw[1]]
+    spec = next((s for s in specs if s["tag"].upper() == tag), None)
+    if spec is None:
+        return tag, "?", "unknown tag", value.hex().upper()
+    zh, en = item_names(spec)
+    return tag, zh, en, str(items.decode(spec["fmt"], value))
+
+
+# --- the read-out ------------------------------------------------------------------------------
+
+def _secret(image: dict, *path) -> str | None:
+    node = image
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    if isinstance(node, dict):
+        node = node.get("value")
+    return None if node is None else str(node)
+
+
+def _read_df(transmit: Transmit, df_path: str, generation: int, trace: Trace | None) -> list[Row]:
+    rows = []
+    for path, sfi, specs in tlv_files(df_path, generation):
+        for number in range(1, len(specs) + 1):
+            apdu = bytes((0x00, 0xB2, number, (sfi << 3) | 0x04, 0x00))
+            data, sw, sws = exchange(transmit, apdu, trace)
+            if sw == 0x9000:
+                tag, zh, en, value = decode_record(data, specs)
+            else:
+                tag, (zh, en), value = "", item_names(specs[number - 1]), ""
+            rows.append(Row(path, number, tag, zh, en, value, _sw_text(sws), data))
+    return rows
+
+
+def _step(rows: list[Row], where: str, zh: str, en: str, outcome: str, sws: list[int]) -> int:
+    rows.append(Row(where, 0, "", zh, en, outcome, _sw_text(sws)))
+    return sws[-1] if sws else 0x6F00
+
+
+def authenticate(transmit: Transmit, key: bytes, scheme: str, ref: int,
+                 trace: Trace | None = None) -> list[int]:
+    """GET CHALLENGE (8 bytes) + EXTERNAL AUTHENTICATE with C ‖ D, D = the challenge."""
+    challenge, sw, sws = exchange(transmit, bytes.fromhex("0084000008"), trace)
+    if sw != 0x9000 or len(challenge) != 8:
+        return sws
+    d8 = crypto.r8(challenge)
+    body = crypto.external_cryptogram(scheme, key, challenge, d8) + d8
+    _, _, more = exchange(transmit, bytes((0x00, 0x82, 0x00, ref, len(body))) + body, trace)
+    return sws + more
+
+
+def read_card(transmit: Transmit, image: dict, trace: Trace | None = None) -> list[Row]:
+    """Read SSSE (EF05, EF06, EF0D on gen3) and DF01 the way a terminal does; see module doc."""
+    generation = int(str(image["profile"]).removeprefix("gen"))
+    rows: list[Row] = []
+    _, sw, sws = exchange(transmit, bytes((0x00, 0xA4, 0x04, 0x00, len(SSSE_NAME))) + SSSE_NAME, trace)
+    if sw != 0x9000:
+        raise ReadError(f"SELECT SSSE by name answered {_sw_text(sws)}")
+    _step(rows, "SSSE", "选择", "SELECT by name", "selected", sws)
+    if generation == 3:
+        key = _secret(image, "keys", "SSSE", "0A")
+        if key is None:
+            _step(rows, "SSSE", "外部认证", "EXTERNAL AUTHENTICATE 0A", "no key 0A in the image", [])
+        else:
+            sws = authenticate(transmit, bytes.fromhex(key), "sm4-session", 0x0A, trace)
+            ok = sws[-1:] == [0x9000]
+            _step(rows, "SSSE", "外部认证", "EXTERNAL AUTHENTICATE 0A",
+                  "authenticated" if ok else "refused", sws)
+    rows += _read_df(transmit, "SSSE", generation, trace)
+    _, sw, sws = exchange(transmit, bytes.fromhex("00A4000002DF01"), trace)
+    _step(rows, "SSSE/DF01", "选择", "SELECT DF01", "selected" if sw == 0x9000 else "not selected", sws)
+    if sw != 0x9000:
+        return rows
+    pin = _secret(image, "pins", "SSSE") or str((image.get("switches") or {}).get("default_pin", "123456"))
+    bcd = crypto.pin_bcd(pin)
+    _, sw, sws = exchange(transmit, bytes((0x00, 0x20, 0x00, 0x00, len(bcd))) + bcd, trace)
+    _step(rows, "SSSE/DF01", "校验PIN", "VERIFY", "verified" if sw == 0x9000 else "refused", sws)
+    rows += _read_df(transmit, "SSSE/DF01", generation, trace)
+    return rows
