@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from . import personalise, profile
+from . import defects, personalise, profile
 from .apdu import APDUError, CommandAPDU
 from .codecs import atr_for
 from .commands import EVERYWHERE, dispatch_table
@@ -33,8 +33,7 @@ class Card:
         self.random = random or os.urandom
         self.path = path  # backing file: every persistent change is saved there atomically
         self.defects = frozenset(image.get("defects") or ())
-        from .defects import check_defects  # late: defects know the card's commands
-        check_defects(image, self.defects)
+        defects.check_defects(image, self.defects)
         sw = self.model.switches
         self.transport = sw["transport"]
         self.t0 = self.transport == "t0"
@@ -88,6 +87,8 @@ class Card:
 
     def power_on(self) -> bytes:
         self._clear_volatile()
+        if "card-block-lost-on-reset" in self.defects:
+            self.blocks["card_blocked"] = False
         self.powered = True
         return self.atr
 
@@ -104,6 +105,10 @@ class Card:
 
     def _clear_volatile(self) -> None:
         # Reset and power-off: current DF = MF, no current EF, no status, challenge or buffer (§5.3).
+        if "write-not-persisted" in self.defects:  # the defect: what was written lived in RAM only
+            self.model = profile.build(self.image)
+            self.blocks = personalise.apply(self.model, self.image)
+            self.mf, self.ssse = self.model.mf, self.model.dfs["SSSE"]
         self.sec.clear()
         self.current_df, self.current_ef, self.response = self.mf, None, None
 
@@ -114,7 +119,7 @@ class Card:
 
     def persist(self) -> None:
         """Save the persistent state now (atomic); called by a handler right after it changes it."""
-        if self.path is not None:
+        if self.path is not None and "write-not-persisted" not in self.defects:
             save_image(self.path, self.export_image())
 
     # transmit -------------------------------------------------------------------------------
@@ -122,10 +127,17 @@ class Card:
     def transmit(self, raw: bytes) -> bytes:
         """One C-APDU in, one R-APDU out. Never raises, never returns an empty response."""
         try:
+            if self.defects:
+                raw = defects.before(self, bytes(raw))
+                return defects.after(self, raw, self._transmit(raw))
             return self._transmit(bytes(raw))
         except Exception:  # an emulator bug must not take the reader down
             log.exception("internal fault on C-APDU %s", bytes(raw).hex().upper())
             return _SW[0x6F00]
+
+    def transmit_clean(self, raw: bytes) -> bytes:
+        """transmit() below the defect filters (the filters use it to make their own answers)."""
+        return self._transmit(raw)
 
     def _transmit(self, raw: bytes) -> bytes:
         if not self.powered:
@@ -186,7 +198,8 @@ class Card:
 
     def select_df(self, df: DF) -> None:
         self.current_df, self.current_ef = df, None
-        self.sec.clear()
+        if "security-kept-after-select" not in self.defects:
+            self.sec.clear()
 
     def take_challenge(self) -> bytes:
         """Consume the single-use challenge (PD-11), or 6984 when there is none."""

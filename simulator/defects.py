@@ -1,16 +1,29 @@
-"""Named defects: deliberate deviations an image can ask for, to test the tester (conformance).
+"""Named defects: realistic ways a card goes wrong, asked for by an image to test the tester.
 
-Each defect is one realistic way a card goes wrong. The handlers consult `card.defects`; this
-table is the list of names an image may use, with what each one does.
+`defects: [NAME, ...]` in a card image turns them on. Most act at the card's edge (a filter on
+the C-APDU or the R-APDU, below); the few that live deeper are consulted by the engine where the
+behaviour is decided (try counters, MAC checks, selection, persistence, reset).
 """
 
 from __future__ import annotations
 
 DEFECTS: dict[str, str] = {
     "counter-not-decremented": "a failed PIN or key check does not decrement the try counter",
+    "counter-not-reset": "a successful PIN or key check does not put the try counter back to its maximum",
+    "blocked-pin-still-verifies": "a PIN whose counter reached 0 still accepts the right PIN",
     "missing-access-check": "reads and writes ignore the access conditions",
     "challenge-reuse": "a challenge can be used more than once",
-    "write-not-persisted": "UPDATE RECORD/BINARY answer 9000 but the write is lost at power-off",
+    "write-not-persisted": "writes answer 9000 but are lost at the next reset or power-off",
+    "security-kept-after-select": "selecting a DF does not clear the security status",
+    "mac-not-checked": "MAC-protected commands (CLA 84, RELOAD PIN) accept any MAC",
+    "card-block-lost-on-reset": "CARD BLOCK lasts only until the next reset",
+    "wrong-sw-record-not-found": "READ RECORD of a missing record answers 6A82 instead of 6A83",
+    "le-ignored": "READ RECORD with a short Le answers the cut record and 9000 instead of 6Cxx",
+    "t0-fci-direct": "in t0 mode SELECT by name returns the FCI directly instead of 61xx",
+    "get-response-without-data-9000": "GET RESPONSE with nothing buffered answers 9000 instead of 6985",
+    "fci-without-dir": "the SSSE FCI lacks its A5 template (DIR SFI)",
+    "wrong-cla-accepted": "an unknown CLA is processed as CLA 00 instead of answering 6E00",
+    "update-binary-overflow": "UPDATE BINARY past the end writes what fits and answers 9000 instead of 6A84",
 }
 
 
@@ -18,3 +31,47 @@ def check_defects(image, names) -> None:
     for i, name in enumerate(image.get("defects") or ()):
         if name not in DEFECTS:
             raise image.error(("defects", str(i)), f"unknown defect {name!r} (known: {', '.join(sorted(DEFECTS))})")
+
+
+def before(card, raw: bytes) -> bytes:
+    """Defects that change how the C-APDU is read."""
+    d = card.defects
+    if "wrong-cla-accepted" in d and len(raw) >= 2 and raw[0] not in (0x00, 0x80, 0x84):
+        raw = b"\x00" + raw[1:]
+    if "update-binary-overflow" in d and len(raw) > 5 and raw[:2] == b"\x00\xD6" and not raw[2] & 0x80:
+        ef, offset = card.current_ef, (raw[2] << 8) | raw[3]
+        size = len(getattr(ef, "data", b""))
+        if ef is not None and not ef.is_record and offset < size < offset + raw[4]:
+            keep = size - offset  # silently cut the data to what fits
+            raw = raw[:4] + bytes([keep]) + raw[5:5 + keep]
+    return raw
+
+
+def after(card, raw: bytes, response: bytes) -> bytes:
+    """Defects that change the R-APDU."""
+    d = card.defects
+    ins = raw[1] if len(raw) > 1 else None
+    sw = response[-2:]
+    if ins == 0xB2 and sw == b"\x6A\x83" and "wrong-sw-record-not-found" in d:
+        return b"\x6A\x82"
+    if ins == 0xB2 and sw[0] == 0x6C and "le-ignored" in d and len(raw) == 5:
+        full = card.transmit_clean(raw[:4] + sw[1:])
+        return full[:-2][: raw[4]] + b"\x90\x00"
+    if ins == 0xA4 and sw[0] == 0x61 and "t0-fci-direct" in d:
+        return _strip_dir(card, card.transmit_clean(b"\x00\xC0\x00\x00" + sw[1:]))
+    if ins == 0xC0 and sw == b"\x69\x85" and "get-response-without-data-9000" in d:
+        return b"\x90\x00"
+    if ins == 0xC0 and "fci-without-dir" in d:
+        return _strip_dir(card, response)
+    return response
+
+
+def _strip_dir(card, response: bytes) -> bytes:
+    if "fci-without-dir" not in card.defects or not response.startswith(b"\x6F"):
+        return response
+    data = response[:-2]
+    i = data.find(b"\xA5\x03\x88\x01")
+    if i < 0:
+        return response
+    body = data[2:i] + data[i + 6:]
+    return b"\x6F" + bytes([len(body)]) + body + response[-2:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..crypto import constant_time_equal
 from ..filesystem import EF
 from ..security import Condition, holds
 from ..sw import CardStatus
@@ -49,10 +50,10 @@ def tried(card, obj, check) -> bool:
     if obj.tries is None:
         return check()
     if "counter-not-decremented" not in card.defects:
-        obj.tries -= 1
+        obj.tries = max(obj.tries - 1, 0)
         card.persist()
     ok = check()
-    if ok and obj.tries != obj.max_tries:
+    if ok and obj.tries != obj.max_tries and "counter-not-reset" not in card.defects:
         obj.tries = obj.max_tries
         card.persist()
     return ok
@@ -77,3 +78,8 @@ def key_ref(card, p2: int):
     if key is not None and not key.versions:
         key = None  # a slot the image gave no value: no key
     return key, (df.path, number)
+
+
+def mac_ok(card, expected: bytes, given: bytes) -> bool:
+    """Compare a MAC in constant time (the defect `mac-not-checked` accepts any)."""
+    return constant_time_equal(expected, given) or "mac-not-checked" in card.defects

@@ -36,6 +36,5 @@ def update_binary(card, apdu):
     ef.data[offset: offset + len(apdu.data)] = apdu.data
     if by_sfi:
         card.current_ef = ef
-    if "write-not-persisted" not in card.defects:
-        card.persist()
+    card.persist()
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import crypto
 from ..sw import CardStatus
 from . import SSSE_TREE, command
+from ._target import mac_ok
 from .pin import mac_error
 
 
@@ -17,7 +18,7 @@ def _amk_mac(card, apdu) -> None:
         raise CardStatus(0x6A88)
     challenge = card.take_challenge()
     expected = crypto.mac(amk.algorithm, amk.versions[1], apdu.header + b"\x04", challenge)
-    if not crypto.constant_time_equal(expected, apdu.data):
+    if not mac_ok(card, expected, apdu.data):
         raise mac_error(card)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import crypto
 from ..sw import CardStatus
 from . import SSSE_TREE, command
-from ._target import failed, tried
+from ._target import failed, mac_ok, tried
 
 
 def _pin(card):
@@ -32,7 +32,7 @@ def verify(card, apdu):
         if "PIN" in card.sec.status:
             return None
         raise failed(pin)
-    if pin.blocked:
+    if pin.blocked and "blocked-pin-still-verifies" not in card.defects:
         raise CardStatus(0x6983)
     if crypto.bcd_pin(data) is None:
         raise CardStatus(0x6A80)
@@ -84,7 +84,7 @@ def _reload_pin(card, data: bytes):
     new, given = data[:-4], data[-4:]
     if not _valid(new):
         raise CardStatus(0x6A80)
-    if not crypto.constant_time_equal(crypto.mac(rpk.algorithm, rpk.versions[1], new), given):
+    if not mac_ok(card, crypto.mac(rpk.algorithm, rpk.versions[1], new), given):
         raise mac_error(card)
     pin = _pin(card)
     pin.value, pin.tries = new, pin.max_tries  # reloading also unblocks
@@ -106,7 +106,7 @@ def pin_unblock(card, apdu):
     challenge = card.take_challenge()
     enc, given = data[:-4], data[-4:]
     expected = crypto.mac(puk.algorithm, puk.versions[1], apdu.header + bytes([len(data)]) + enc, challenge)
-    if not crypto.constant_time_equal(expected, given):
+    if not mac_ok(card, expected, given):
         raise mac_error(card)
     pin = _pin(card)
     if enc:

@@ -55,6 +55,5 @@ def update_record(card, apdu):
         ef.records[number - 1][:] = data
     if sfi:
         card.current_ef = ef
-    if "write-not-persisted" not in card.defects:
-        card.persist()
+    card.persist()
     return None
