@@ -129,7 +129,7 @@ class CaseRun:
             self._emit(record)
             raise _Stop(record.verdict, f"{title}: {exc}") from exc
         record.duration = time.perf_counter() - start
-        self.trace.add("reset", response=atr, duration=record.duration)
+        record.exchanges = [self.trace.add("reset", response=atr, duration=record.duration)]
         record.response = atr  # for a reset, the "answer" is the ATR (no status word)
         self.variables["atr"] = atr
         self.context.current_df = "MF"
