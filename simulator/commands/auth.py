@@ -8,6 +8,19 @@ from . import command
 from ._target import failed, key_ref, tried
 
 
+def _key(card, apdu):
+    """The key of P2 and its value, checked in the order of §4.3 (6A86, 6700, 6A88)."""
+    if apdu.p1:
+        raise CardStatus(0x6A86)
+    key, entry = key_ref(card, apdu.p2)
+    data = apdu.data
+    if len(data) not in (16, 17) or (key is not None and key.scheme == "sm4-direct" and len(data) == 17):
+        raise CardStatus(0x6700)  # sm4-direct takes CT(16) only
+    if key is None:
+        raise CardStatus(0x6A88)
+    return key, entry, _version(card, key, data)
+
+
 def _version(card, key, data: bytes) -> bytes:
     """The key value for the version byte of an Lc 11 command (PD-15), else version 01."""
     if len(data) == 17 and card.model.switches["key_version_byte"] == "select":
@@ -21,15 +34,8 @@ def _version(card, key, data: bytes) -> bytes:
 
 @command("EXTERNAL AUTHENTICATE", 0x00, 0x82, data="required")
 def external_authenticate(card, apdu):
-    if apdu.p1:
-        raise CardStatus(0x6A86)
-    key, entry = key_ref(card, apdu.p2)
+    key, entry, value = _key(card, apdu)
     data = apdu.data
-    if len(data) not in (16, 17) or (key is not None and key.scheme == "sm4-direct" and len(data) == 17):
-        raise CardStatus(0x6700)
-    if key is None:
-        raise CardStatus(0x6A88)
-    value = _version(card, key, data)
     if key.role != "external":
         raise CardStatus(0x6985)
     if key.blocked:
@@ -50,15 +56,8 @@ def external_authenticate(card, apdu):
 
 @command("INTERNAL AUTHENTICATE", 0x00, 0x88, data="required")
 def internal_authenticate(card, apdu):
-    if apdu.p1:
-        raise CardStatus(0x6A86)
-    key, _ = key_ref(card, apdu.p2)
+    key, _, value = _key(card, apdu)
     data = apdu.data
-    if len(data) not in (16, 17):
-        raise CardStatus(0x6700)
-    if key is None:
-        raise CardStatus(0x6A88)
-    value = _version(card, key, data)
     if key.role != "internal":
         raise CardStatus(0x6985)
     return crypto.internal_authenticate(key.scheme, value, data[:8], data[8:16])
