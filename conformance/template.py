@@ -122,6 +122,8 @@ def _expression(source: str):
                    ast.UnaryOp, ast.USub)
         if not isinstance(node, allowed):
             raise TemplateError(f"bad placeholder ${{{source}}}: '{ast.unparse(node)}' is not allowed")
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise TemplateError(f"bad placeholder ${{{source}}}: name '{node.id}' is not allowed")
         if isinstance(node, ast.Call) and not isinstance(node.func, ast.Name):
             raise TemplateError(f"bad placeholder ${{{source}}}: call a function by its name")
         if isinstance(node, ast.Subscript) and not isinstance(node.value, ast.Name):
