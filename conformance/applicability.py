@@ -12,7 +12,8 @@ import operator
 VARIABLES = {
     "generation": "card generation, 1, 2 or 3",
     "transport": "response mode of the card, 't0' or 't1'",
-    "features": "set of feature names of the card under test, e.g. 'pki'",
+    "features": "set of feature names of the card under test, e.g. 'pki'; 'destructive' when the run can "
+                "restore the card afterwards (emulated cards): cases that block it for good need it",
 }
 
 _COMPARE = {
@@ -45,6 +46,11 @@ class Applicability:
 
     def evaluate(self, context: dict) -> bool:
         return bool(_eval(self._tree, context))
+
+    def mentions(self, name: str) -> bool:
+        """Whether the expression names the constant `name` (the runner restores the card after a
+        case that mentions 'destructive')."""
+        return any(isinstance(node, ast.Constant) and node.value == name for node in ast.walk(self._tree))
 
     def __repr__(self) -> str:
         return f"Applicability({self.text!r})"

@@ -24,6 +24,7 @@ from .vectors import Case, Suite
 from .verdict import CaseResult, SuiteResult, Verdict
 
 DEFAULT_TIMEOUT = 30.0
+DESTRUCTIVE = "destructive"  # feature of a card the run can restore (Transport.restore): emulated cards
 _GRACE = 2.0  # seconds a timed-out case gets to notice it must stop
 
 
@@ -60,6 +61,8 @@ class Runner:
         yield SuiteStarted(self.card.label, len(cases), provenance)
         results: list[CaseResult] = []
         context = self.card.applicability_context()
+        if callable(getattr(self.transport, "restore", None)):
+            context = {**context, "features": frozenset(context["features"]) | {DESTRUCTIVE}}
         for index, case in enumerate(cases):
             yield CaseStarted(case.id, case.title, index, len(cases))
             if self._dead:
@@ -68,6 +71,8 @@ class Runner:
                 result = _verdict_only(case, Verdict.NOT_APPLICABLE, f"not applicable: {case.applies.text}")
             else:
                 result = yield from self._run_case(case)
+                if case.applies.mentions(DESTRUCTIVE):
+                    self._restore(case)
             results.append(result)
             yield CaseDone(result, index, len(cases))
         provenance["ended"] = prov.now()
@@ -108,6 +113,17 @@ class Runner:
             result = _last_result(events) or run.result
         result.verdict, result.reason = Verdict.ERROR, reason
         return result
+
+    def _restore(self, case: Case) -> None:
+        """After a destructive case the card is rebuilt from its image, so later cases see it fresh."""
+        if self._dead:
+            return
+        try:
+            atr = self.transport.restore()
+        except TransportError as exc:
+            self._dead = f"could not restore the card after {case.id}: {exc.reason}"
+            return
+        self.trace.add("reset", response=atr, text=f"card restored after destructive case {case.id}")
 
     def _after_case(self, run: CaseRun) -> None:
         error = run.transport_error

@@ -72,6 +72,13 @@ class EmulatedTransport(Transport):
         self._atr = self.card.reset()
         return bytes(self._atr)
 
+    def restore(self) -> bytes:
+        """A fresh card from the same image: undoes what a destructive case did (CARD BLOCK, a
+        permanent APPLICATION BLOCK, a blocked key), which no command can undo. Returns the ATR."""
+        self.card = type(self.card)(self.card.image, self.card.random)
+        self._atr = self.card.power_on()
+        return bytes(self._atr)
+
     def close(self) -> None:
         self.card.power_off()
 
