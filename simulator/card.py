@@ -134,6 +134,11 @@ class Card:
         except Exception:  # an emulator bug must not take the reader down
             log.exception("internal fault on C-APDU %s", bytes(raw).hex().upper())
             return _SW[0x6F00]
+        finally:
+            # challenge_scope next-command (§9): any command but GET CHALLENGE drops the challenge,
+            # also one refused before its handler runs (§4.3 steps 1-5)
+            if self.next_command_challenge and bytes(raw[:2]) != b"\x00\x84":
+                self.sec.challenge = None
 
     def transmit_clean(self, raw: bytes) -> bytes:
         """transmit() below the defect filters (the filters use it to make their own answers)."""
@@ -173,9 +178,6 @@ class Card:
             data = cmd.handler(self, apdu)
         except CardStatus as status:
             return status.sw.to_bytes(2, "big")
-        finally:
-            if self.next_command_challenge and cmd.ins != 0x84:
-                self.sec.challenge = None
         if data is None:
             return SW_9000
         if cmd.own_le:
