@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import select
 import socket
 import threading
 import time
@@ -22,8 +23,19 @@ DEFAULT_PORT = 35963  # slot 0 ("Virtual PCD 00 00"); slot i listens on DEFAULT_
 MAX_FRAME = 0xFFFF
 CTRL_POWER_OFF, CTRL_POWER_ON, CTRL_RESET, CTRL_GET_ATR = 0x00, 0x01, 0x02, 0x04
 SW_FAULT = b"\x6f\x00"
+SW_WRONG_LENGTH = b"\x67\x00"
+POLL_SILENCE = 3.0  # pcscd polls the ATR every 0.4 s; this much silence after a control code is odd
 
 Trace = Callable[[bytes, bytes, float], None]  # (C-APDU, R-APDU, seconds spent in the card)
+
+
+ABSENT_GAP = 1.0  # stay away this long after leaving (2.5 of pcscd's 0.4 s presence polls)
+INSERT_NOTICE = 1.5  # pcscd powers a card up within one poll of its insertion
+_last_gone: dict[tuple[str, int], float] = {}  # (host, port) -> when a card of ours last left
+
+
+class _NotNoticed(Exception):
+    """pcscd kept polling but never powered the card on: it did not see the insertion."""
 
 
 class ConnectionClosed(ConnectionError):
@@ -111,6 +123,9 @@ class VirtualReaderSlot:
         card_lock: threading.RLock | None = None,
         retry_min: float = 0.05,
         retry_max: float = 0.5,
+        stall_timeout: float | None = POLL_SILENCE,
+        insert_notice: float | None = INSERT_NOTICE,
+        absent_gap: float = ABSENT_GAP,
     ):
         if not allow_remote and not is_loopback(host):
             raise ValueError(
@@ -124,11 +139,16 @@ class VirtualReaderSlot:
         self.trace = trace
         self.card_lock = card_lock or threading.RLock()
         self.retry_min, self.retry_max = retry_min, retry_max
+        # The three pcscd-behaviour guards below; a test against a fake vpcd can turn them off.
+        self.stall_timeout = stall_timeout
+        self.insert_notice = insert_notice
+        self.absent_gap = absent_gap
         self.connections = 0  # successful connects so far, for tests and the doctor
         self._inserted = False
         self._stopping = threading.Event()
         self._wake = threading.Condition()
         self._connected = threading.Event()
+        self._ready = threading.Event()
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._last_atr = b"\x3b\x00"  # replaced by the card's ATR; only used if card.atr fails
@@ -146,6 +166,15 @@ class VirtualReaderSlot:
 
     def wait_connected(self, timeout: float = 5.0) -> bool:
         return self._connected.wait(timeout)
+
+    @property
+    def ready(self) -> bool:
+        """True once pcscd has taken the card in (powered it or sent an APDU on this connection)."""
+        return self._ready.is_set()
+
+    def wait_ready(self, timeout: float = 10.0) -> bool:
+        """Wait until pcscd has noticed the card, so SCardConnect will find it."""
+        return self._ready.wait(timeout)
 
     def start(self) -> "VirtualReaderSlot":
         if self._thread is not None:
@@ -197,12 +226,17 @@ class VirtualReaderSlot:
                 pass
 
     def _run(self) -> None:
-        delay = self.retry_min
+        delay, may_reinsert = self.retry_min, True
         while not self._stopping.is_set():
             with self._wake:
                 while not self._inserted and not self._stopping.is_set():
                     self._wake.wait()
             if self._stopping.is_set():
+                break
+            # pcscd notices a removal only if one of its polls (every 0.4 s) finds no card; come
+            # back sooner and it may keep a stale "absent" state for ever (seen on pcsc-lite 2).
+            gone = _last_gone.get((self.host, self.port))
+            if gone is not None and self._stopping.wait(gone + self.absent_gap - time.monotonic()):
                 break
             try:
                 sock = socket.create_connection((self.host, self.port), timeout=2.0)
@@ -222,30 +256,50 @@ class VirtualReaderSlot:
             self._connected.set()
             log.info("card connected to vpcd %s:%d", self.host, self.port)
             try:
-                self._serve(sock)
+                self._serve(sock, notice_within=self.insert_notice if may_reinsert else None)
+                may_reinsert = True
+            except _NotNoticed:
+                # Only polls, no power-on: pcscd missed the insertion. Pull the card long
+                # enough for a poll to see the slot empty, then insert it again (once).
+                log.info("pcscd did not notice the card on %d; inserting it again", self.port)
+                may_reinsert = False
             except (OSError, ValueError) as exc:
                 log.info("vpcd %s:%d connection ended: %s", self.host, self.port, exc)
+                may_reinsert = True
             finally:
                 self._close(sock)
             # Leaving the reader cuts the card's power, as pulling a real card does.
             self._card_call("power_off")
-            if self._inserted and not self._stopping.is_set():
-                self._stopping.wait(self.retry_min)  # pcscd restarting: give it a moment
 
     def _close(self, sock: socket.socket) -> None:
         self._connected.clear()
+        self._ready.clear()
         self._sock = None
+        _last_gone[(self.host, self.port)] = time.monotonic()
         try:
             sock.close()
         except OSError:
             pass
 
-    def _serve(self, sock: socket.socket) -> None:
+    def _serve(self, sock: socket.socket, notice_within: float | None) -> None:
+        deadline = None if notice_within is None else time.monotonic() + notice_within
+        powered = False
         while True:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([sock], [], [], left)[0]:
+                    raise _NotNoticed()
             payload = read_frame(sock)
             if len(payload) == 1:
                 self._control(sock, payload[0])
+                if payload[0] == CTRL_POWER_ON:
+                    powered, deadline = True, None
+                elif payload[0] == CTRL_GET_ATR and (powered or notice_within is None):
+                    # pcscd reads the ATR after powering up, then publishes "card present".
+                    self._ready.set()
                 continue
+            deadline = None  # an APDU: pcscd is using the card, so it saw it
+            self._ready.set()
             started = time.perf_counter()
             rapdu = self._transmit(payload)
             send_frame(sock, rapdu)
@@ -258,17 +312,23 @@ class VirtualReaderSlot:
     def _control(self, sock: socket.socket, code: int) -> None:
         if code == CTRL_GET_ATR:
             send_frame(sock, self._atr())
-        elif code == CTRL_POWER_ON:
-            log.info("power on (%d)", self.port)
-            self._card_call("power_on")
-        elif code == CTRL_POWER_OFF:
-            log.info("power off (%d)", self.port)
-            self._card_call("power_off")
-        elif code == CTRL_RESET:
-            log.info("reset (%d)", self.port)
-            self._card_call("reset")
-        else:  # not in the protocol; vpcd expects no reply to a control code
+            return
+        action = {CTRL_POWER_ON: "power_on", CTRL_POWER_OFF: "power_off", CTRL_RESET: "reset"}.get(code)
+        if action is None:  # not in the protocol; vpcd expects no reply to a control code
             log.warning("unknown vpcd control code %02X ignored", code)
+            return
+        if self.stall_timeout and not select.select([sock], [], [], self.stall_timeout)[0]:
+            # A 1-byte C-APDU (an application may send one) arrives looking exactly like a
+            # control code, and vpcd then waits for an answer for ever, freezing the reader in
+            # pcscd. pcscd's presence poll never stops, so silence means that happened: answer
+            # as a card would, and leave the power alone. Until the next frame nobody else can
+            # reach the card, so applying the action only then changes nothing pcscd can see.
+            log.warning("no frame %.1fs after control code %02X: taking it for a 1-byte C-APDU, "
+                        "answering 6700", self.stall_timeout, code)
+            send_frame(sock, SW_WRONG_LENGTH)
+            return
+        log.info("%s (%d)", action.replace("_", " "), self.port)
+        self._card_call(action)
 
     def _atr(self) -> bytes:
         try:
