@@ -39,14 +39,18 @@ class CaseRun:
 
     def run(self) -> CaseResult:
         start = time.perf_counter()
+        steps_started = False
         try:
             for index, pre in enumerate(self.case.preconditions):
                 self._precondition(index, pre)
+            steps_started = True
             for index, step in enumerate(self.case.steps):
                 self._step("step", index, step)
         except _Stop as stop:
             self._conclude(stop.verdict, stop.reason)
-        if not (self.transport_error and self.transport_error.fatal):
+        # Cleanup restores what the steps changed: skipped when no step ran (a precondition was
+        # not reached, so nothing changed) and when the transport is gone.
+        if steps_started and not (self.transport_error and self.transport_error.fatal):
             self._cleanup()
         self.result.duration = time.perf_counter() - start
         return self.result
@@ -104,7 +108,9 @@ class CaseRun:
 
     def _expect_ok(self, index: int, what: str, apdu: bytes) -> bytes:
         """Send a precondition APDU; anything but 9000 ends the case INCONCLUSIVE. Returns the data."""
-        record = StepResult("precondition", index, what, Verdict.PASS, command=apdu, expected={"sw": ["9000"]})
+        command = _COMMAND_NAMES.get(apdu[1], "")
+        title = f"{what}: {command}" if command else what
+        record = StepResult("precondition", index, title, Verdict.PASS, command=apdu, expected={"sw": ["9000"]})
         response = self._exchange(record, apdu, raw=False)
         if record.sw != 0x9000:
             from simulator.sw import describe
@@ -156,6 +162,8 @@ class CaseRun:
                 outcome = step.expect.check(sw, data, self.variables, self.functions)
             except MissingSecret as exc:
                 record.verdict, record.reason = Verdict.INCONCLUSIVE, f"cannot compute the expectation: {exc}"
+            except (TemplateError, ValueError) as exc:
+                record.verdict, record.reason = Verdict.ERROR, f"cannot build the expectation: {exc}"
             else:
                 record.expected, record.differing = outcome.expected, outcome.differing
                 if not outcome.ok:
@@ -205,6 +213,9 @@ class CaseRun:
         self.result.steps.append(record)
         self.on_step(record)
         return record
+
+
+_COMMAND_NAMES = {0x84: "GET CHALLENGE", 0x82: "EXTERNAL AUTHENTICATE", 0x20: "VERIFY", 0xA4: "SELECT"}
 
 
 def _transport_verdict(exc: TransportError) -> Verdict:

@@ -65,6 +65,9 @@ class Precondition:
     line: int = 0
 
     def __str__(self) -> str:
+        if isinstance(self.arg, dict):  # authenticate: {key, version}
+            version = self.arg.get("version", 1)
+            return f"{self.kind} key {self.arg['key']}" + (f" version {version:02X}" if version != 1 else "")
         return self.kind if self.arg is None else f"{self.kind} {self.arg}"
 
 
