@@ -121,6 +121,11 @@ def pad(ctx: Context, value, length, fill="00") -> bytes:
     return raw + _b(fill) * (int(length) - len(raw))
 
 
+def join(ctx: Context, *parts) -> bytes:
+    """Concatenation, for a computed part inside another call: `${lc(join(pin_bcd(pin), "FF", new))}`."""
+    return b"".join(_b(p) for p in parts)
+
+
 def lc(ctx: Context, data) -> bytes:
     """Lc ‖ data: `00DC0704${lc(record)}`."""
     raw = _b(data)
@@ -129,7 +134,7 @@ def lc(ctx: Context, data) -> bytes:
 
 FUNCTIONS = {f.__name__: f for f in (ext_auth, int_auth, mac, pin_bcd, pki_verify, pki_change_pin,
                                      pki_change_mk, pin_unblock, reload_pin, cardid_mac, sm3, ascii,
-                                     gbk, pad, lc)}
+                                     gbk, pad, join, lc)}
 
 
 def bind(ctx: Context | None) -> dict:
