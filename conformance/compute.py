@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 
-from simulator import crypto
+from simulator import crypto, items
 
-from .card_under_test import CardUnderTest
+from .card_under_test import CardUnderTest, MissingSecret
 from .template import to_bytes
 
 
@@ -132,9 +133,136 @@ def lc(ctx: Context, data) -> bytes:
     return bytes([len(raw)]) + raw
 
 
+# --- card content from the card-under-test description (§2, §3): physical cards carry other
+# persons, so expected records, files and FCIs come from the description (its data:, records:,
+# files: and switches), encoded with the formats of the reference card (the profile data).
+
+def _ef(ctx: Context, path) -> tuple[str, dict]:
+    """("SSSE/DF01/EF06", its profile entry) for "SSSE/DF01/EF06", "DF01/EF06", "ADF1/0018"..."""
+    full = _ef_path(path)
+    entry = _profile_efs(ctx.card.generation).get(full)
+    if entry is None:
+        raise ValueError(f"no EF {path!r} on a gen{ctx.card.generation} card (spec §2)")
+    return full, entry
+
+
+def _ef_path(path) -> str:
+    text = str(path).strip("/").upper().removeprefix("MF/")
+    for alias in ("SS.CERT.ADF1/", "ADF1/"):
+        if text.startswith(alias):
+            return "PKI/SS.CERT.ADF1/" + text[len(alias):]
+    return text if text.startswith(("SSSE/", "PKI/")) else f"SSSE/{text}"
+
+
+@functools.cache
+def _profile_efs(generation: int) -> dict:
+    from simulator.profile import profile_data
+
+    found: dict = {}
+
+    def walk(dfs, prefix: str) -> None:
+        for df in dfs:
+            if generation in df.get("gens", (1, 2, 3)):
+                for ef in df.get("files", ()):
+                    if generation in ef.get("gens", (1, 2, 3)) and not str(ef["ef"]).startswith("$"):
+                        found[f"{prefix}{df['df']}/{ef['ef']}".upper()] = ef
+                walk(df.get("children", ()), f"{prefix}{df['df']}/")
+    walk(profile_data()["tree"], "")
+    return found
+
+
+def _described(ctx: Context, table: str, full: str):
+    image = ctx.card.image
+    if not any(image.get(t) for t in ("data", "records", "files")):
+        raise MissingSecret("the card description holds no card content (data:, records:, files:)")
+    return next((v for k, v in (image.get(table) or {}).items() if _ef_path(k) == full), None)
+
+
+def record(ctx: Context, path, which) -> bytes:
+    """A record as the description gives it, `tag ‖ len ‖ value` with the value encoded in its
+    format and the description's an_pad (§3.1): `${record("SSSE/EF06", "09")}` by tag (hex text,
+    the first record with that first byte, §4.6), `${record("SSSE/EF05", 7)}` by number (int).
+    Items the description leaves out hold their pre-format (PD-34); `records:` entries win."""
+    full, entry = _ef(ctx, path)
+    values = {str(t).upper().zfill(2): v for t, v in (_described(ctx, "data", full) or {}).items()}
+    raw = _described(ctx, "records", full)
+    pad = int(str((ctx.card.image.get("switches") or {}).get("an_pad", "00")), 16)
+    if entry["structure"] == "cyclic":
+        records = [_b(r, "record") for r in raw or ()]
+    elif entry["structure"] == "tlv":
+        records = [bytes([int(r["tag"], 16), items.length(r["fmt"])]) +
+                   (items.encode(r["fmt"], values[r["tag"].upper()], pad) if r["tag"].upper() in values
+                    else items.blank(r["fmt"]))
+                   for r in entry["records"] if ctx.card.generation in r.get("gens", (1, 2, 3))]
+    elif entry["structure"] == "linear":
+        records = [bytes(entry["record_length"])] * entry["count"]
+    else:
+        raise ValueError(f"{full} is not a record EF")
+    for number, text in ({} if entry["structure"] == "cyclic" else raw or {}).items():
+        records[int(number) - 1] = _b(text, "record")
+    if isinstance(which, int):
+        if not 1 <= which <= len(records):
+            raise ValueError(f"{full} has records 1-{len(records)}, not {which}")
+        return records[which - 1]
+    tag = _b(which, "tag")
+    found = next((r for r in records if r[:1] == tag), None)
+    if found is None:
+        raise ValueError(f"{full} has no record with tag {tag.hex().upper()}")
+    return found
+
+
+def binary(ctx: Context, path, offset=0, length=None) -> bytes:
+    """Bytes offset..offset+length of a transparent EF as the description gives it (`files:`, hex
+    or a file beside the image), `00`-filled to the EF's size (PD-26, PD-34); no length: to the end."""
+    full, entry = _ef(ctx, path)
+    if entry["structure"] != "transparent":
+        raise ValueError(f"{full} is not a transparent EF")
+    from simulator.profile import DEFAULT_SIZES
+
+    name = full.rsplit("/", 1)[1]
+    sizes = {**DEFAULT_SIZES, **((ctx.card.image.get("switches") or {}).get("sizes") or {})}
+    size = int(sizes[name]) if str(entry["size"]).startswith("$") else int(entry["size"])
+    value = _described(ctx, "files", full)
+    content = b"" if value is None else _file_content(ctx, value)
+    content = content[:size].ljust(size, b"\0")
+    end = size if length is None else int(offset) + int(length)
+    return content[int(offset):end]
+
+
+def _file_content(ctx: Context, value) -> bytes:
+    text = "".join(str(value).split())
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        base = getattr(ctx.card.image, "path", None)
+        file = Path(str(value)) if base is None else Path(base).parent / str(value)
+        try:
+            return file.read_bytes()
+        except OSError as exc:
+            raise MissingSecret(f"the description's file {value!r} cannot be read: {exc.strerror}") from None
+
+
+def fci(ctx: Context, df) -> bytes:
+    """The FCI of SELECT by name with P2 00 (§4.5, PD-05): 6F L 84 Ln <name> [A5 03 88 01 <DIR
+    SFI>] [fci_extra]; the A5 template for SSSE only (the DF with the DIR), switches from the description."""
+    from .card_model import DF_NAMES
+
+    label = {"SS.CERT.ADF1": "ADF1", "PKI/SS.CERT.ADF1": "ADF1"}.get(str(df).upper(), str(df).upper())
+    name = bytes.fromhex(DF_NAMES[label])
+    switches = ctx.card.image.get("switches") or {}
+    body = b"\x84" + bytes([len(name)]) + name
+    if label == "SSSE":
+        body += bytes.fromhex("A5038801") + bytes([int(str(switches.get("dir_sfi", "0B")), 16)])
+    extras = switches.get("fci_extra") or {}
+    aliases = {"ADF1": ("SS.CERT.ADF1", "PKI/SS.CERT.ADF1"), "PKI": ("PKI",)}.get(label, (label, f"SSSE/{label}"))
+    body += _b(next((extras[a] for a in aliases if a in extras), ""), "fci_extra")
+    length = bytes([len(body)]) if len(body) < 0x80 else bytes([0x81, len(body)])
+    return b"\x6F" + length + body
+
+
 FUNCTIONS = {f.__name__: f for f in (ext_auth, int_auth, mac, pin_bcd, pki_verify, pki_change_pin,
                                      pki_change_mk, pin_unblock, reload_pin, cardid_mac, sm3, ascii,
-                                     gbk, pad, join, lc)}
+                                     gbk, pad, join, lc, record, binary, fci)}
 
 
 def bind(ctx: Context | None) -> dict:
