@@ -163,7 +163,8 @@ def _write_reports(results, reports_dir, json_path, junit_path, html_path, trace
         if trace_path:
             target = _per_card(trace_path, label, several)
             target.parent.mkdir(parents=True, exist_ok=True)
-            apdu4j.write(result.trace, target, tool=f"sscard/{result.provenance['tool']['version']}")
+            apdu4j.write(result.trace, target, tool=f"sscard/{result.provenance['tool']['version']}",
+                         provenance=result.provenance)
             written.append(target)
     for path, default, writer in ((junit_path, "junit.xml", junit.write), (html_path, "report.html", html.write)):
         target = Path(path) if path else out / default

@@ -102,6 +102,8 @@ def test_html_marks_the_differing_bytes_and_is_self_contained(results, tmp_path)
     assert "84 (15)" in page  # decoded TLV of the actual answer
     assert not re.search(r"(src|href)\s*=\s*['\"]?(https?:)?//", page) and "<script" not in page
     assert page.count("<html") == 1
+    assert page.index("provenance: gen2") < page.index("<th>card</th>")  # the page starts with provenance
+    assert real.provenance["suite"]["version"] in page
 
 
 def test_marked_hex():
@@ -120,6 +122,15 @@ def test_apdu4j_log_round_trip(results):
     assert [e for e in session.exchanges if e is not None] == recorded
     assert session.exchanges.count(None) == sum(1 for e in real.trace.entries if e.kind == "reset")
     assert session.atr == real.trace.atr and session.protocol == "T=0"
+
+
+def test_apdu4j_trace_starts_with_provenance(results):
+    real, _ = results
+    text = apdu4j.dumps(real.trace, provenance=real.provenance)
+    head = text.split("\nA>>")[0]
+    assert f"# sscard suite {real.provenance['suite']['version']}" in head
+    assert f"sha256 {real.provenance['card']['image_sha256']}" in head
+    assert apdu4j.loads(text).exchanges == apdu4j.loads(apdu4j.dumps(real.trace)).exchanges
 
 
 def test_apdu4j_dump_style_round_trip_replays(results):
