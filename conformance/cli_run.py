@@ -38,7 +38,8 @@ BUILTIN = ("gen1", "gen2", "gen3")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="JUnit XML report.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="HTML report.")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), help="APDU trace in apdu4j format.")
-@click.option("--vectors", "vectors_dir", type=click.Path(exists=True), help="Vector directory or file.")
+@click.option("--vectors", "vectors_dir", type=click.Path(exists=True), multiple=True,
+              help="Vector directory or file (repeatable; default: the project's vectors/).")
 @click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per case.")
 @click.option("--reports", "reports_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
               help="Where reports go when no path is given.")
@@ -49,7 +50,7 @@ def run(image, reader, replay, builtin, selection, json_path, junit_path, html_p
 
     console = Console()
     try:
-        suite = load_suite(vectors_dir)
+        suite = load_suite(_vector_source(vectors_dir))
     except VectorError as exc:
         console.print(f"[red]The vector suite has {len(exc.problems)} problem(s); nothing was run:[/red]")
         for problem in exc.problems:
@@ -70,6 +71,18 @@ def run(image, reader, replay, builtin, selection, json_path, junit_path, html_p
     _write_reports(results, reports_dir, json_path, junit_path, html_path, trace_path, console)
     _summary_table(console, results)
     raise SystemExit(0 if all(r.ok for r in results) else 1)
+
+
+def _vector_source(paths: tuple):
+    """None (the project's vectors), one directory or file, or the files of several."""
+    if not paths:
+        return None
+    if len(paths) == 1:
+        return paths[0]
+    files = []
+    for path in map(Path, paths):
+        files += sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
+    return files
 
 
 def _targets(image, reader, replay, builtin):

@@ -1,8 +1,9 @@
 """Hex templates: `0082000410 ${ext_auth("04", challenge)}`, `00B2${rec}2C00`.
 
 A template is literal hex (spaces allowed) with `${...}` placeholders. A placeholder holds a
-variable (`challenge`), a slice of one (`challenge[0:4]`), a string or number constant, or a call
-of a named function of `conformance.compute` whose arguments are again such expressions. The
+variable (`challenge`), a string or number constant, a call of a named function of
+`conformance.compute` whose arguments are again such expressions, or a slice of a variable or
+a call (`challenge[0:4]`, `ext_auth("0A", challenge)[0:8]`). The
 grammar is checked with `ast` against a whitelist when the vector file loads; nothing is `eval`ed.
 """
 
@@ -126,8 +127,8 @@ def _expression(source: str):
             raise TemplateError(f"bad placeholder ${{{source}}}: name '{node.id}' is not allowed")
         if isinstance(node, ast.Call) and not isinstance(node.func, ast.Name):
             raise TemplateError(f"bad placeholder ${{{source}}}: call a function by its name")
-        if isinstance(node, ast.Subscript) and not isinstance(node.value, ast.Name):
-            raise TemplateError(f"bad placeholder ${{{source}}}: only a variable can be sliced")
+        if isinstance(node, ast.Subscript) and not isinstance(node.value, (ast.Name, ast.Call)):
+            raise TemplateError(f"bad placeholder ${{{source}}}: only a variable or a call can be sliced")
         if isinstance(node, ast.Constant) and not isinstance(node.value, (str, int)) or \
                 isinstance(node, ast.Constant) and isinstance(node.value, bool):
             raise TemplateError(f"bad placeholder ${{{source}}}: constant {node.value!r} not allowed")
@@ -149,7 +150,7 @@ def _evaluate(node, variables: dict, functions: dict):
         return variables[node.id]
     if isinstance(node, ast.Subscript):
         value = _evaluate(node.value, variables, functions)
-        value = to_bytes(value, node.value.id) if isinstance(value, str) else value
+        value = to_bytes(value, ast.unparse(node.value)) if isinstance(value, str) else value
         index = node.slice
         if isinstance(index, ast.Slice):
             lower = _evaluate(index.lower, variables, functions) if index.lower else None

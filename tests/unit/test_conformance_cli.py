@@ -8,12 +8,17 @@ import xml.etree.ElementTree as ET
 import yaml
 from click.testing import CliRunner
 
-from conformance.vectors import load_suite
+from conformance.vectors import DEFAULT_VECTORS, load_suite
 from simulator.samples import sample_image
 from sscard.cli import cli
 
 
+EXAMPLES = ("--vectors", str(DEFAULT_VECTORS / "select.yaml"), "--vectors", str(DEFAULT_VECTORS / "transport.yaml"))
+
+
 def invoke(*args):
+    if args[0] == "run" and "--vectors" not in args:
+        args = args + EXAMPLES  # the framework's example vectors; the full suite grows elsewhere
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 

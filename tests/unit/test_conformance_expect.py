@@ -106,6 +106,11 @@ def test_template_literal_spaces_slices_and_calls():
     assert rendered == bytes.fromhex("00B2012C1122AB33")
 
 
+def test_template_slice_of_a_call():
+    template = parse("${f('0A', c)[0:2]}")
+    assert template.render({"c": b"\x11\x22\x33"}, {"f": lambda key, c: c}) == b"\x11\x22"
+
+
 @pytest.mark.parametrize("text, message", [
     ("00A4 0G", "bad hex"), ("00A4 5", "odd number"), ("${__import__('os')}", "not allowed"),
     ("${a.b}", "not allowed"), ("${1 + 2}", "not allowed"), ("${x[0]()}", "call a function by its name"),

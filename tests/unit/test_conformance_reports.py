@@ -13,16 +13,19 @@ from conformance.card_under_test import CardUnderTest
 from conformance.reports import apdu4j, apdutool, html, json_report, junit
 from conformance.runner import Runner
 from conformance.transport import EmulatedTransport, ReplayTransport
-from conformance.vectors import load_suite
+from conformance.vectors import DEFAULT_VECTORS, load_suite
 from conformance.verdict import CaseResult, StepResult, SuiteResult, Verdict
 from simulator import Card
 from simulator.samples import sample_image
+
+# The framework's own example vectors (the full suite is tested by vectors check).
+EXAMPLES = [DEFAULT_VECTORS / "select.yaml", DEFAULT_VECTORS / "transport.yaml"]
 
 
 @pytest.fixture(scope="module")
 def results():
     """A real run on a card with a defect (FAILs) and a synthetic run with every other verdict."""
-    suite = load_suite()
+    suite = load_suite(EXAMPLES)
     card = Card.from_dict({**sample_image("gen2"), "defects": ["fci-without-dir"]})
     real = Runner(suite, EmulatedTransport(card), CardUnderTest(card.image, label="gen2")).run()
     step = StepResult("step", 0, "GET CHALLENGE", Verdict.ERROR, bytes.fromhex("0084000008"), None, {"sw": ["9000"]},

@@ -12,15 +12,18 @@ import pytest
 from conformance.card_under_test import CardUnderTest
 from conformance.runner import Runner
 from conformance.transport import EmulatedTransport, TransportError
-from conformance.vectors import load_suite
+from conformance.vectors import DEFAULT_VECTORS, load_suite
 from conformance.verdict import Verdict
 from simulator import Card
 from simulator.samples import sample_image
 
+# The framework's own example vectors (the full suite is tested by vectors check).
+EXAMPLES = [DEFAULT_VECTORS / "select.yaml", DEFAULT_VECTORS / "transport.yaml"]
+
 
 @pytest.fixture(scope="module")
 def suite():
-    return load_suite()
+    return load_suite(EXAMPLES)
 
 
 def run(suite, image=None, generation="gen2", description=None, transport=None, **options):
