@@ -104,9 +104,11 @@ class Expectation:
             want = self.mask_value.render(variables, functions)
             out.expected["mask"] = {"value": want.hex().upper(), "mask": self.mask.hex().upper()}
             diff = diff_positions(want, data, self.mask)
-            if diff:
+            if len(data) != len(want):
+                out.mismatches.append(f"data has {len(data)} bytes, the masked value {len(want)}")
+            elif diff:
                 out.mismatches.append(f"data differs under the mask at byte(s) {_ranges(diff)}")
-                out.differing = sorted(set(out.differing) | set(diff))
+            out.differing = sorted(set(out.differing) | set(diff))
         if self.regex is not None:
             out.expected["regex"] = self.regex.pattern
             if not self.regex.search(data.hex().upper()):

@@ -53,6 +53,8 @@ def test_mask():
     assert check(spec, 0x9000, card_id).ok
     outcome = check(spec, 0x9000, bytes.fromhex("0110440300D156000006"))
     assert not outcome.ok and outcome.differing == [9]
+    longer = check(spec, 0x9000, card_id + b"\x00")
+    assert longer.mismatches == ["data has 11 bytes, the masked value 10"] and longer.differing == [10]
 
 
 def test_mask_of_another_length_is_refused():

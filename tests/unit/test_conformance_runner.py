@@ -142,6 +142,26 @@ def test_cleanup_failure_is_a_warning_not_a_fail(tmp_path):
     assert case.steps[-1].phase == "cleanup" and case.steps[-1].verdict is Verdict.FAIL
 
 
+def test_reset_step_checks_the_atr(tmp_path):
+    suite = vector_file(tmp_path, """\
+      - id: SSC.XMP.001
+        title: ATR of the project template, generation byte 02
+        steps:
+          - reset: true
+            expect: {length: 17, mask: {value: "3B6D0000008100535343 02 000000000000", mask: "FFFFFFFFFFFFFFFFFFFF FF 000000000000"}}
+            capture: {hist: "data[4:17]"}
+          - title: READ BINARY at offset 0081 (from the captured bytes) with no current EF
+            apdu: 00B0 ${hist[0:2]}
+            expect: {sw: "6986"}
+    """)
+    [case] = run(suite, generation="gen2").cases
+    assert case.verdict is Verdict.PASS, case.reason
+    assert case.steps[1].command is None and case.steps[1].response == Card.builtin("gen2").atr
+    assert case.steps[2].command == bytes.fromhex("00B00081")
+    [case] = run(suite, generation="gen3").cases
+    assert case.verdict is Verdict.FAIL and case.steps[1].differing == [10]
+
+
 def test_a_step_that_cannot_be_built_is_an_error(tmp_path):
     suite = vector_file(tmp_path, """\
       - id: SSC.XMP.001
