@@ -1,0 +1,139 @@
+"""The live run: progress bar, counts per verdict, elapsed time, the current case, and the cases
+as they finish. The runner works in a Textual thread worker; its events come to the UI through
+`call_from_thread`. Esc sets the cancel flag: the run stops after the current case and the
+report is still written. When the run ends the results screen takes its place.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
+
+from conformance.events import CaseDone, CaseStarted, Event, SuiteDone, SuiteStarted
+from conformance.verdict import ORDER
+
+from ..run_job import RunOutcome, report_stamp, run_suite
+from ..targets import Target, TargetError, connect
+from ..widgets import counts_text, verdict_text
+
+
+class RunScreen(Screen):
+    BINDINGS = [Binding("escape", "stop", "Stop the run")]
+
+    def __init__(self, target: Target, chosen: list[str] | None, expression: str) -> None:
+        super().__init__()
+        self.target, self.chosen, self.expression = target, chosen, expression
+        self.cancel = threading.Event()
+        self.running = True
+        self.counts = {v.value: 0 for v in ORDER}
+        self.total = 0
+        self.started_at = 0.0
+        self.outcome: RunOutcome | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="run"):
+            yield Label(Text.assemble("Running on ", (self.target.label, "bold")), id="run-title")
+            with Horizontal(id="run-progress-row"):
+                yield ProgressBar(total=None, show_eta=False, id="run-progress")
+                yield Static("", id="run-elapsed")
+            yield Static(counts_text(self.counts), id="run-counts")
+            yield Static("starting…", id="run-current")
+            yield DataTable(id="run-cases", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="run-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#run-cases", DataTable)
+        table.add_column("case", key="id", width=14)
+        table.add_column("verdict", key="verdict", width=16)
+        table.add_column("title", key="title")
+        self.started_at = self.app.clock()
+        self._tick = self.set_interval(0.1, self._show_elapsed)
+        self._show_elapsed()
+        self.run_worker(self._work, thread=True, group="run", exit_on_error=False)
+
+    # --- the worker (a thread) -----------------------------------------------------------
+
+    def _work(self) -> None:
+        app = self.app
+        try:
+            connection = connect(self.target, app.card_random, app.description)
+        except TargetError as exc:
+            app.call_from_thread(self._failed, f"cannot open {self.target.label}: {exc}")
+            return
+        try:
+            outcome = run_suite(app.suite, connection, chosen=self.chosen, expression=self.expression,
+                                emit=lambda event: app.call_from_thread(self._on_event, event),
+                                cancel=self.cancel, reports_dir=app.reports_dir, stamp=report_stamp(app.now()))
+        except Exception as exc:  # a tool bug: say so on screen instead of dying silently
+            app.call_from_thread(self._failed, f"the run failed: {type(exc).__name__}: {exc}")
+            return
+        finally:
+            connection.close()
+        app.call_from_thread(self._finished, outcome)
+
+    # --- events, in the UI thread ---------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        bar = self.query_one("#run-progress", ProgressBar)
+        if isinstance(event, SuiteStarted):
+            self.total = event.total
+            bar.update(total=event.total, progress=0)
+        elif isinstance(event, CaseStarted):
+            self.query_one("#run-current", Static).update(
+                Text.assemble(("current ", "dim"), (event.case_id, "bold cyan"), f"  {event.title}",
+                              (f"   ({event.index + 1}/{event.total})", "dim")))
+        elif isinstance(event, CaseDone):
+            case = event.case
+            self.counts[case.verdict.value] += 1
+            bar.update(progress=event.index + 1)
+            self.query_one("#run-counts", Static).update(counts_text(self.counts))
+            table = self.query_one("#run-cases", DataTable)
+            table.add_row(case.case_id, verdict_text(case.verdict), case.title, key=case.case_id)
+            table.move_cursor(row=table.row_count - 1)
+        elif isinstance(event, SuiteDone):
+            self.query_one("#run-current", Static).update(Text("all cases done", style="dim"))
+
+    def _show_elapsed(self) -> None:
+        elapsed = self.app.clock() - self.started_at
+        self.query_one("#run-elapsed", Static).update(f"elapsed {elapsed:5.1f} s")
+
+    def _finished(self, outcome: RunOutcome) -> None:
+        self.running = False
+        self._tick.stop()
+        self._show_elapsed()
+        self.outcome = outcome
+        what = "stopped" if outcome.cancelled else "done"
+        status = Text(f"Run {what}: {len(outcome.result.cases)} cases.")
+        if outcome.report is not None:
+            status.append(f" Report {outcome.report.name}", style="bold")
+        for error in outcome.errors:
+            status.append(f"\ncould not write {error}", style="red")
+        self.query_one("#run-status", Static).update(status)
+        if outcome.errors:
+            self.notify("; ".join(outcome.errors), severity="error", timeout=10)
+        if self.app.auto_results:
+            # A moment on the finished run screen (and never a screen removed while it mounts).
+            self.set_timer(0.4, lambda: self.app.show_results(outcome.result, outcome.report, replace=True))
+        else:
+            self.app.last_result, self.app.last_report = self.app.prepare_result(outcome.result), outcome.report
+
+    def _failed(self, message: str) -> None:
+        self.running = False
+        self._tick.stop()
+        self.query_one("#run-current", Static).update(Text(message, style="bold red"))
+        self.query_one("#run-status", Static).update(Text("Esc: back to the start screen", style="dim"))
+
+    def action_stop(self) -> None:
+        if self.running:
+            self.cancel.set()
+            self.query_one("#run-status", Static).update(Text("stopping after the current case…", style="yellow"))
+        else:
+            self.app.pop_screen()

@@ -1,0 +1,291 @@
+"""The start screen: what to test (targets, left) and which cases (the vector tree, right).
+
+Targets are the built-in emulated cards, a card image file, and the PC/SC readers found live (a
+timer asks a thread worker to list them every poll interval; pyscard's monitor threads are not
+used). The highlighted target is the chosen one, so `r` runs at once on the built-in gen3 card.
+The vector tree groups the cases by area with counts; the filter is a `-k` expression and the
+checkboxes deselect single cases or whole areas.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, OptionList, Static, Tree
+from textual.widgets.option_list import Option
+
+from conformance.selection import Selection, SelectionError
+
+from ..targets import BUILTINS, ReaderScan, Target
+from ..widgets import CheckTree
+
+CHECKED, UNCHECKED, PARTIAL = "☑", "☐", "◪"
+_BUILTIN_NOTES = {"gen1": "3DES, no name extension", "gen2": "3DES, name extension", "gen3": "SM4, PKI application"}
+
+
+class StartScreen(Screen):
+    BINDINGS = [
+        Binding("r", "run", "Run"),
+        Binding("a", "toggle_all", "All/none"),
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("i", "focus_image", "Image path"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unchecked: set[str] = set()
+        self.expanded: set[str] = set()  # areas the user opened
+        self.expression = ""
+        self.scan = ReaderScan((), "looking for PC/SC readers…")
+        self._polling = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="start"):
+            with Vertical(id="targets-pane"):
+                yield Label("Target", classes="pane-title")
+                yield OptionList(*self._target_options(), id="targets")
+                yield Input(placeholder="card image path (CARD.yaml), Enter to use it", id="image-path")
+                yield Static(id="target-info")
+            with Vertical(id="vectors-pane"):
+                yield Label("Vectors", classes="pane-title")
+                yield Input(placeholder="filter: -k expression, e.g. SEL and not t1", id="filter")
+                yield CheckTree("suite", id="vector-tree")
+                yield Static(id="selection-info")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        app = self.app
+        if app.initial_image:
+            self.query_one("#image-path", Input).value = app.initial_image
+        self._fill_tree()
+        options = self.query_one("#targets", OptionList)
+        try:
+            options.highlighted = options.get_option_index(self._option_id(app.target))
+        except Exception:  # a reader target that is gone: fall back to the built-in gen3
+            options.highlighted = options.get_option_index("builtin:gen3")
+        options.focus()
+        self.show_target(app.target)
+        self.set_interval(app.poll_interval, self._poll_readers)
+        self._poll_readers()
+
+    # --- targets --------------------------------------------------------------------------
+
+    @staticmethod
+    def _option_id(target: Target) -> str:
+        return "image" if target.kind == "image" else target.key
+
+    def _target_options(self) -> list:
+        options: list = [Option(Text.assemble((f"built-in {name}", "bold"), f"  emulated, {_BUILTIN_NOTES[name]}"),
+                                id=f"builtin:{name}") for name in BUILTINS]
+        options.append(Option(Text.assemble(("card image file", "bold"), "  emulated from a YAML image"), id="image"))
+        options.append(None)
+        if self.scan.readers:
+            for name, present in self.scan.readers:
+                state = ("card present", "green") if present else ("empty", "dim")
+                options.append(Option(Text.assemble(("PC/SC ", "bold"), name, "  ", state), id=f"pcsc:{name}"))
+        else:
+            options.append(Option(Text(f"PC/SC: {self.scan.status}", style="dim"), id="pcsc-none", disabled=True))
+        return options
+
+    def _poll_readers(self) -> None:
+        if not self._polling:
+            self._polling = True
+            self.run_worker(self._scan_worker, thread=True, group="readers", exit_on_error=False)
+
+    def _scan_worker(self) -> None:
+        try:
+            scan = self.app.reader_scan()
+        except Exception as exc:  # the scan is advisory: show why and try again next time
+            scan = ReaderScan((), f"PC/SC error: {exc}")
+        self.app.call_from_thread(self._show_readers, scan)
+
+    def _show_readers(self, scan: ReaderScan) -> None:
+        self._polling = False
+        if scan == self.scan:
+            return
+        self.scan = scan
+        options = self.query_one("#targets", OptionList)
+        chosen = self._option_id(self.app.target)
+        options.clear_options()
+        options.add_options(self._target_options())
+        try:
+            options.highlighted = options.get_option_index(chosen)
+        except Exception:  # the chosen reader went away: say so, keep the list usable
+            options.highlighted = options.get_option_index("builtin:gen3")
+            self.notify(f"{self.app.target.label} is gone", severity="warning")
+
+    @on(OptionList.OptionHighlighted, "#targets")
+    def _target_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_index != event.option_list.highlighted:
+            return  # a stale event (the list was refilled or re-highlighted since)
+        option_id = event.option.id or ""
+        if option_id == "image":
+            target = Target("image", self.query_one("#image-path", Input).value.strip())
+        elif option_id.startswith(("builtin:", "pcsc:")):
+            kind, name = option_id.split(":", 1)
+            target = Target(kind, name)
+        else:
+            return
+        self.app.target = target
+        self.show_target(target)
+
+    @on(Input.Submitted, "#image-path")
+    def _image_submitted(self, event: Input.Submitted) -> None:
+        path = event.value.strip()
+        if not path:
+            return
+        self.app.description = path
+        options = self.query_one("#targets", OptionList)
+        if not self.app.target.kind == "pcsc":
+            self.app.target = Target("image", path)
+            options.highlighted = options.get_option_index("image")
+        self.show_target(self.app.target)
+        options.focus()
+
+    def show_target(self, target: Target) -> None:
+        options = self.query_one("#targets", OptionList)
+        if options.highlighted is not None:
+            wanted = self._option_id(target)
+            try:
+                index = options.get_option_index(wanted)
+                if options.highlighted != index:
+                    options.highlighted = index
+            except Exception:
+                pass
+        info = Text.assemble(("target: ", "dim"), (target.label if target.name else "card image (no path yet)", "bold"))
+        if target.kind == "pcsc":
+            described = self.app.description or "the built-in gen3 sample"
+            info.append(f"\ndescribed by {described} (type an image path to change)", style="dim")
+        elif target.kind == "image" and not target.name:
+            info.append("\ntype the image path above and press Enter", style="yellow")
+        self.query_one("#target-info", Static).update(info)
+
+    # --- vectors --------------------------------------------------------------------------
+
+    def _visible_cases(self) -> list:
+        suite = self.app.suite
+        if suite is None:
+            return []
+        try:
+            selection = Selection(self.expression)
+        except SelectionError:
+            return []
+        return [c for c in suite.cases if selection.matches(c.id, c.title)]
+
+    def chosen_ids(self) -> list[str]:
+        return [c.id for c in self._visible_cases() if c.id not in self.unchecked]
+
+    def _fill_tree(self) -> None:
+        tree = self.query_one("#vector-tree", Tree)
+        tree.clear()
+        tree.show_root = False
+        tree.root.expand()
+        suite = self.app.suite
+        if suite is None:
+            tree.root.add_leaf(Text(self.app.suite_error or "no vectors", style="red"))
+            self._show_selection()
+            return
+        visible = {c.id for c in self._visible_cases()}
+        for vector_file in suite.files:
+            cases = [c for c in vector_file.cases if c.id in visible]
+            if not cases:
+                continue
+            ticked = sum(1 for c in cases if c.id not in self.unchecked)
+            mark = CHECKED if ticked == len(cases) else UNCHECKED if not ticked else PARTIAL
+            label = Text.assemble(f"{mark} ", (vector_file.area or "?", "bold"), f"  {ticked}/{len(cases)}  ",
+                                  (vector_file.title, "dim"))
+            # Areas open when a filter narrows them, folded otherwise: the overview first.
+            area = tree.root.add(label, data=("area", [c.id for c in cases], vector_file.path),
+                                 expand=bool(self.expression) or vector_file.path in self.expanded)
+            for case in cases:
+                mark = UNCHECKED if case.id in self.unchecked else CHECKED
+                area.add_leaf(Text.assemble(f"{mark} ", (case.id, "cyan"), f"  {case.title}"), data=("case", case.id))
+        self._show_selection()
+
+    def _show_selection(self) -> None:
+        suite = self.app.suite
+        total = len(suite.cases) if suite else 0
+        text = Text(f"{len(self.chosen_ids())} of {total} cases selected")
+        try:
+            Selection(self.expression)
+        except SelectionError as exc:
+            text = Text(str(exc), style="red")
+        if self.app.suite_error:
+            text = Text(self.app.suite_error, style="red")
+        self.query_one("#selection-info", Static).update(text)
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.expression = event.value.strip()
+        self._fill_tree()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.query_one("#vector-tree", Tree).focus()
+
+    def action_toggle(self) -> None:
+        tree = self.query_one("#vector-tree", Tree)
+        node = tree.cursor_node
+        if not tree.has_focus or node is None or node.data is None:
+            return
+        kind, value = node.data[:2]
+        ids = value if kind == "area" else [value]
+        if all(i in self.unchecked for i in ids) or (kind == "area" and any(i in self.unchecked for i in ids)):
+            self.unchecked.difference_update(ids)
+        else:
+            self.unchecked.update(ids)
+        line = tree.cursor_line
+        self._fill_tree()
+        tree.cursor_line = line
+
+    @on(Tree.NodeExpanded, "#vector-tree")
+    def _opened(self, event: Tree.NodeExpanded) -> None:
+        if event.node.data and event.node.data[0] == "area":
+            self.expanded.add(event.node.data[2])
+
+    @on(Tree.NodeCollapsed, "#vector-tree")
+    def _folded(self, event: Tree.NodeCollapsed) -> None:
+        if event.node.data and event.node.data[0] == "area":
+            self.expanded.discard(event.node.data[2])
+
+    def action_toggle_all(self) -> None:
+        ids = [c.id for c in self._visible_cases()]
+        if any(i in self.unchecked for i in ids):
+            self.unchecked.difference_update(ids)
+        else:
+            self.unchecked.update(ids)
+        self._fill_tree()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_focus_image(self) -> None:
+        self.query_one("#image-path", Input).focus()
+
+    # --- run ------------------------------------------------------------------------------
+
+    def action_run(self) -> None:
+        app = self.app
+        if app.suite is None:
+            self.notify(app.suite_error or "No vectors to run.", severity="error")
+            return
+        try:
+            Selection(self.expression)
+        except SelectionError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        target = app.target
+        if target.kind == "image" and not target.name:
+            self.notify("Type the card image path first (i), then Enter.", severity="warning")
+            return
+        chosen = self.chosen_ids()
+        if not chosen:
+            self.notify("No case selected.", severity="warning")
+            return
+        everything = not self.expression and not self.unchecked
+        app.start_run(target, None if everything else chosen, self.expression)
