@@ -15,12 +15,14 @@ from .doctor import doctor  # noqa: E402  (PC/SC readiness check)
 from .serve import serve  # noqa: E402  (vpcd virtual reader)
 from .card_cmd import card  # noqa: E402  (card new|show|read)
 from conformance.cli_run import run, vectors  # noqa: E402  (conformance suite: run, vectors check|from-session)
+from tui.cli import tui  # noqa: E402  (the Textual app)
 
 cli.add_command(serve)
 cli.add_command(doctor)
 cli.add_command(card)
 cli.add_command(run)
 cli.add_command(vectors)
+cli.add_command(tui)
 
 
 def main() -> None:
