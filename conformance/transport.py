@@ -117,7 +117,17 @@ class PcscTransport(Transport):
     def reset(self) -> bytes:
         from smartcard.scard import SCARD_RESET_CARD
 
-        self._call(self._connection.reconnect, disposition=SCARD_RESET_CARD)
+        try:
+            self._call(self._connection.reconnect, disposition=SCARD_RESET_CARD)
+        except TransportError as first:
+            if first.fatal:
+                raise
+            # The handle died with a removed card; a card put back needs a fresh connection.
+            self.close()
+            try:
+                self._call(self._connection.connect)
+            except TransportError:
+                raise first from None
         return self.atr
 
     def close(self) -> None:
@@ -150,6 +160,8 @@ def _pcsc_error(exc: Exception, reader: str) -> TransportError:
     lowered = text.lower()
     if "no smart card" in lowered or "removed" in lowered or "nocard" in type(exc).__name__.lower():
         return TransportError(f"card removed ({reader}): {text}")
+    if "no valid response" in lowered:  # the reader got nothing back: the card went away mid-command
+        return TransportError(f"card did not answer, removed? ({reader}): {text}")
     if "reader" in lowered and ("unavailable" in lowered or "unknown" in lowered):
         return TransportError(f"reader gone ({reader}): {text}", fatal=True)
     return TransportError(f"PC/SC error ({reader}): {text}")

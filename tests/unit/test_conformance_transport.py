@@ -143,3 +143,18 @@ def test_pcsc_transport_reports_a_missing_reader_in_words():
         PcscTransport("no such reader 4711")
     assert info.value.fatal
     assert "4711" in info.value.reason or "PC/SC" in info.value.reason or "pyscard" in info.value.reason
+
+
+@pytest.mark.parametrize("hresult, fatal, words", [
+    (0x80100069, False, "card removed"),          # SCARD_W_REMOVED_CARD
+    (0x8010000C - (1 << 32), False, "no card"),   # SCARD_E_NO_SMARTCARD, as pyscard's signed int
+    (0x80100017, True, "reader unavailable"),     # SCARD_E_READER_UNAVAILABLE
+    (0x8010001D, True, "not running"),            # SCARD_E_NO_SERVICE
+])
+def test_pcsc_errors_are_told_in_words(hresult, fatal, words):
+    from smartcard.Exceptions import CardConnectionException
+
+    from conformance.transport import _pcsc_error
+
+    error = _pcsc_error(CardConnectionException("Failed to transmit", hresult=hresult), "Reader 0")
+    assert error.fatal is fatal and words in error.reason and "Reader 0" in error.reason
