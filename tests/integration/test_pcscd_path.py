@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
+import time
+
 from smartcard.scard import SCARD_LEAVE_CARD, SCARD_RESET_CARD, SCARD_UNPOWER_CARD
 
 from pcsckit import READERS, SELECT_SSSE, Recording, connect, served, tx
@@ -78,3 +81,17 @@ def test_two_apdus_in_a_row_keep_the_stream_in_step():
             assert tx(conn, "00C0000018").endswith("9000")
         assert tx(conn, "00C0000018") == "6985"  # buffer used up (PD-04)
         conn.disconnect()
+
+
+def test_no_delayed_ack_stall():
+    # Without TCP_QUICKACK re-armed before each recv, each APDU waits ~40 ms for a delayed ACK
+    # (vpcd writes length and payload separately). With it, a round trip is well under 1 ms.
+    with served(Card.builtin("gen2")):
+        conn = connect(READERS[0])
+        times = []
+        for _ in range(200):
+            t0 = time.perf_counter()
+            conn.transmit([0x00, 0xB2, 0x01, 0x2C, 0x00])
+            times.append(time.perf_counter() - t0)
+        conn.disconnect()
+    assert statistics.median(times) < 0.005, f"median round trip {statistics.median(times) * 1000:.1f} ms"
