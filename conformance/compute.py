@@ -217,16 +217,28 @@ def binary(ctx: Context, path, offset=0, length=None) -> bytes:
     full, entry = _ef(ctx, path)
     if entry["structure"] != "transparent":
         raise ValueError(f"{full} is not a transparent EF")
-    from simulator.profile import DEFAULT_SIZES
-
-    name = full.rsplit("/", 1)[1]
-    sizes = {**DEFAULT_SIZES, **((ctx.card.image.get("switches") or {}).get("sizes") or {})}
-    size = int(sizes[name]) if str(entry["size"]).startswith("$") else int(entry["size"])
+    size = _size(ctx, full, entry)
     value = _described(ctx, "files", full)
     content = b"" if value is None else _file_content(ctx, value)
     content = content[:size].ljust(size, b"\0")
     end = size if length is None else int(offset) + int(length)
     return content[int(offset):end]
+
+
+def ef_size(ctx: Context, path, minus=0) -> bytes:
+    """The size of a transparent EF less `minus`, as the 2-byte offset of READ/UPDATE BINARY:
+    `00B0 ${ef_size("SSSE/EF08")} 01` reads at the end of the file (§4.7; sizes PD-26)."""
+    full, entry = _ef(ctx, path)
+    if entry["structure"] != "transparent":
+        raise ValueError(f"{full} is not a transparent EF")
+    return (_size(ctx, full, entry) - int(minus)).to_bytes(2, "big")
+
+
+def _size(ctx: Context, full: str, entry: dict) -> int:
+    from simulator.profile import DEFAULT_SIZES
+
+    sizes = {**DEFAULT_SIZES, **((ctx.card.image.get("switches") or {}).get("sizes") or {})}
+    return int(sizes[full.rsplit("/", 1)[1]]) if str(entry["size"]).startswith("$") else int(entry["size"])
 
 
 def _file_content(ctx: Context, value) -> bytes:
@@ -262,7 +274,7 @@ def fci(ctx: Context, df) -> bytes:
 
 FUNCTIONS = {f.__name__: f for f in (ext_auth, int_auth, mac, pin_bcd, pki_verify, pki_change_pin,
                                      pki_change_mk, pin_unblock, reload_pin, cardid_mac, sm3, ascii,
-                                     gbk, pad, join, lc, record, binary, fci)}
+                                     gbk, pad, join, lc, record, binary, ef_size, fci)}
 
 
 def bind(ctx: Context | None) -> dict:

@@ -144,3 +144,14 @@ def test_usable_from_a_vector_template():
     assert check_functions(template, compute.bind(None)) == []
     rendered = template.render({}, compute.bind(ctx_for(sample_image("gen1"))))
     assert hexed(rendered) == "00B2" + EF06["0A"] + "6F088406D15600000500" + "0000"
+
+
+def test_ef_size_is_the_end_offset():
+    image = sample_image("gen3")
+    assert compute.ef_size(ctx_for(image), "SSSE/EF08") == bytes.fromhex("2000")  # 8192, PD-26
+    assert compute.ef_size(ctx_for(image), "SSSE/EF07", 1) == bytes.fromhex("03FF")
+    assert compute.ef_size(ctx_for(image), "ADF1/0012") == bytes.fromhex("0042")  # 66 bytes, §2.6
+    image["switches"] = {"sizes": {"0018": 1024}}
+    assert compute.ef_size(ctx_for(image), "PKI/SS.CERT.ADF1/0018", 2) == bytes.fromhex("03FE")
+    with pytest.raises(ValueError):
+        compute.ef_size(ctx_for(image), "SSSE/EF05")
