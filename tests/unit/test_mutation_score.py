@@ -1,0 +1,87 @@
+"""Mutation score of the conformance suite: every named card defect must make some vector FAIL.
+
+For each defect of simulator/defects.py the whole vector suite (vectors/*.yaml) runs against the
+built-in gen2 and gen3 sample cards with that one defect. The defect is caught when a case that
+PASSes on the clean card FAILs on the defective one. The score (caught / defects) is printed in
+the terminal summary of the pytest run (`make test`), with the cases that caught each defect.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.card_under_test import CardUnderTest
+from conformance.runner import Runner
+from conformance.transport import EmulatedTransport
+from conformance.vectors import load_suite
+from conformance.verdict import Verdict
+from simulator import Card
+from simulator.defects import DEFECTS
+from simulator.samples import sample_image
+
+PROFILES = ("gen2", "gen3")
+
+
+def _run(suite, profile: str, defect: str | None) -> dict[str, Verdict]:
+    image = sample_image(profile)
+    if defect:
+        image["defects"] = [defect]
+    card = Card.from_dict(image, source=f"<{profile} {defect or 'clean'}>")
+    transport = EmulatedTransport(card, f"emulated:{profile}")
+    result = Runner(suite, transport, CardUnderTest(card.image, label=profile)).run()
+    return {case.case_id: case.verdict for case in result.cases}
+
+
+class _Score:
+    """Collects what each defect test found; prints the score at the end of the session."""
+
+    def __init__(self):
+        self.caught: dict[str, list[str]] = {}
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.caught:
+            return
+        done = len(self.caught)
+        hits = sum(1 for cases in self.caught.values() if cases)
+        terminalreporter.section("conformance mutation score")
+        for name in sorted(self.caught):
+            cases = self.caught[name]
+            shown = ", ".join(cases[:4]) + (f" (+{len(cases) - 4})" if len(cases) > 4 else "")
+            terminalreporter.write_line(f"  {name:32} {shown or 'NOT CAUGHT'}")
+        partial = "" if done == len(DEFECTS) else f" ({done} of {len(DEFECTS)} defects run)"
+        terminalreporter.write_line(
+            f"mutation score: {hits}/{done} defects caught ({100 * hits / done:.0f}%){partial}", bold=True)
+
+
+@pytest.fixture(scope="module")
+def score(pytestconfig):
+    reporter = _Score()
+    pytestconfig.pluginmanager.register(reporter, "sscard-mutation-score")
+    yield reporter
+
+
+@pytest.fixture(scope="module")
+def suite():
+    return load_suite()
+
+
+@pytest.fixture(scope="module")
+def clean(suite):
+    return {profile: _run(suite, profile, None) for profile in PROFILES}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_clean_sample_card_passes_the_suite(clean, profile):
+    bad = {case: v.value for case, v in clean[profile].items() if v.is_bad or v is Verdict.INCONCLUSIVE}
+    assert not bad, f"the defect-free {profile} card does not pass: {bad}"
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_defect_is_caught(suite, clean, score, defect):
+    caught: list[str] = []
+    for profile in PROFILES:
+        verdicts = _run(suite, profile, defect)
+        caught += [f"{case}@{profile}" for case, verdict in verdicts.items()
+                   if verdict is Verdict.FAIL and clean[profile].get(case) is Verdict.PASS]
+    score.caught[defect] = caught
+    assert caught, f"no vector FAILs on a card with the defect {defect!r} ({DEFECTS[defect]})"
