@@ -9,7 +9,7 @@
     sscard vectors from-session SESSION [--out FILE]
 
 Reports: JSON (one per card), JUnit and HTML (all cards) go to reports/ unless paths are given;
-the APDU trace (apdu4j format) only with --trace. Exit status 0 when no case is FAIL or ERROR,
+the APDU trace only with --trace (apdu4j format, or a JSON session for a .json name). Exit status 0 when no case is FAIL or ERROR,
 1 otherwise, 2 for a broken vector suite, 3 when the card cannot be reached.
 """
 
@@ -162,6 +162,7 @@ def _per_card(path: str, label: str, several: bool) -> Path:
 
 
 def _write_reports(results, reports_dir, json_path, junit_path, html_path, trace_path, console) -> None:
+    from . import sessions
     from .reports import apdu4j, html, json_report, junit
 
     several = len(results) > 1
@@ -176,8 +177,11 @@ def _write_reports(results, reports_dir, json_path, junit_path, html_path, trace
         if trace_path:
             target = _per_card(trace_path, label, several)
             target.parent.mkdir(parents=True, exist_ok=True)
-            apdu4j.write(result.trace, target, tool=f"sscard/{result.provenance['tool']['version']}",
-                         provenance=result.provenance)
+            if target.suffix.lower() == ".json":  # a JSON session (replayable, with timestamps)
+                target.write_text(sessions.dumps(result.trace), encoding="utf-8")
+            else:
+                apdu4j.write(result.trace, target, tool=f"sscard/{result.provenance['tool']['version']}",
+                             provenance=result.provenance)
             written.append(target)
     for path, default, writer in ((junit_path, "junit.xml", junit.write), (html_path, "report.html", html.write)):
         target = Path(path) if path else out / default
@@ -194,11 +198,12 @@ def _safe(label: str) -> str:
 def _summary_table(console, results) -> None:
     from rich.table import Table
 
+    short = {"NOT_APPLICABLE": "N/A", "INCONCLUSIVE": "INCONCL."}  # narrow terminals keep every column
     table = Table(title="cases per verdict")
-    table.add_column("card")
+    table.add_column("card", overflow="fold")
     for verdict in ORDER:
-        table.add_column(verdict.value, justify="right")
-    table.add_column("suite")
+        table.add_column(short.get(verdict.value, verdict.value), justify="right", no_wrap=True)
+    table.add_column("suite", no_wrap=True)
     for result in results:
         counts = result.counts()
         table.add_row(result.card, *(str(counts[v.value]) for v in ORDER), result.verdict.value)

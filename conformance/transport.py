@@ -220,6 +220,9 @@ class ReplayTransport(Transport):
         if bytes(apdu) != command:
             raise TransportError(f"replay: exchange {self._position} differs: recorded {command.hex().upper()}, "
                                  f"sent {apdu.hex().upper()}", fatal=True)
+        if len(response) < 2:  # an apdutool script records commands only
+            raise TransportError(f"replay: exchange {self._position} ({command.hex().upper()}) was recorded "
+                                 f"without an answer", fatal=True)
         return response
 
     def reset(self) -> bytes:

@@ -105,6 +105,12 @@ def test_replay_returns_the_recording_and_names_both_on_mismatch():
     assert info.value.fatal
 
 
+def test_replay_of_a_script_without_answers_is_refused():
+    replay = ReplayTransport(Session(atr=b"\x3B\x00", exchanges=[(b"\x00\xA4\x00\x00", b"")]))
+    with pytest.raises(TransportError, match="without an answer"):
+        replay.transmit(b"\x00\xA4\x00\x00")
+
+
 def test_replay_checks_recorded_resets_and_the_end():
     replay = ReplayTransport(Session(atr=b"\x3B\x00", exchanges=[None, (b"\x00\xA4\x00\x00", b"\x90\x00")]))
     with pytest.raises(TransportError, match="has a reset"):
