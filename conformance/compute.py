@@ -60,15 +60,15 @@ def pin_bcd(ctx: Context, pin) -> bytes:
     return crypto.pin_bcd(str(pin))
 
 
-def pki_verify(ctx: Context, who, challenge) -> bytes:
+def pki_verify(ctx: Context, who, challenge, pin=None) -> bytes:
     """PKI VERIFY cryptogram for the user or admin PIN of the card under test (§5.4.9)."""
-    pin = crypto.pin_bcd(ctx.card.pin(str(who)))
+    pin = crypto.pin_bcd(ctx.card.pin(str(who)) if pin is None else str(pin))  # pin: after a change
     return crypto.pki_verify_cryptogram(pin, _b(challenge, "challenge"))
 
 
-def pki_change_pin(ctx: Context, who, new_pin, challenge) -> bytes:
+def pki_change_pin(ctx: Context, who, new_pin, challenge, old_pin=None) -> bytes:
     """BODY ‖ MAC of `84 5E 01 P2 14` changing the user (P2 81) or admin (P2 00) PIN (§4.19.8)."""
-    old = crypto.pin_bcd(ctx.card.pin(str(who)))
+    old = crypto.pin_bcd(ctx.card.pin(str(who)) if old_pin is None else str(old_pin))  # old_pin: change back
     p2 = 0x81 if str(who).lower() == "user" else 0x00
     body, tag = crypto.pki_change_pin(old, crypto.pin_bcd(str(new_pin)), p2, _b(challenge, "challenge"))
     return body + tag
