@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from cardkit import (authenticate, make, ok, rsp, sample_records, select_df, select_ef, sw, verify)
+from cardkit import (SPEC_TEXT, authenticate, make, ok, rsp, sample_records, select_df, select_ef, sw,
+                     verify)
 
 SFI = {"EF05": 0x05, "EF06": 0x06, "EF0D": 0x0D}
 # g3: EF05 record 7, EF06 and EF0D need key 0A (§2.3, PD-24)
@@ -70,6 +73,20 @@ def test_g1_has_no_name_extension():
     select_df(card, "SSSE")
     assert sw(card, "00B24E3000") == "6A83"
     assert sw(card, "00B2073400") == "6A83"  # 6 records only
+
+
+DIR_ROWS = re.findall(r"^\| (\d) \| DF0\d \| `D156[0-9A-F]+` \| `(70[0-9A-F]{42})` \|$", SPEC_TEXT, re.M)
+
+
+@pytest.mark.parametrize("number, record", DIR_ROWS, ids=[f"DIR record {n}" for n, _ in DIR_ROWS])
+def test_dir_records_of_section_2_4(number, record):
+    card = make(1)
+    select_df(card, "SSSE")
+    assert rsp(card, f"00B20{number}5C00") == record + "9000"  # SFI 0B, free (PD-06)
+
+
+def test_dir_table_was_read():
+    assert [n for n, _ in DIR_ROWS] == list("1234567")
 
 
 # --- Le rules ---------------------------------------------------------------------------------
@@ -295,6 +312,29 @@ def test_update_record_write_ac(df, ef, wrong, good):
     assert authenticate(card, wrong) == "9000"
     assert sw(card, apdu) == "6982"  # nor is another key
     assert authenticate(card, good) == "9000"
+    assert sw(card, apdu) == "9000"
+
+
+def test_dir_write_never_and_ef0d_write_key_0d():
+    card = make(3)
+    select_df(card, "SSSE")
+    for ref in ("04", "0A", "00"):
+        assert authenticate(card, ref) == "9000"
+    assert sw(card, "00DC015C16" + "00" * 22) == "6982"  # EF0B write: never
+    assert sw(card, "00DC026C05EB03440301") == "6982"  # EF0D write: key(0D) only
+    assert authenticate(card, "0D") == "9000"
+    assert sw(card, "00DC026C05EB03440301") == "9000"
+    assert rsp(card, "00B2EB6800") == "EB034403019000"
+
+
+def test_ac_key_reference_resolves_from_the_owning_df():
+    # §5.2: in DF01, key(04) is the SSSE key 4 (P2 04), not DF01's key 4 (P2 84)
+    card = make(2, ac={"SSSE/DF01/EF16": {"write": "key(04)"}})
+    select_ef(card, "DF01", "EF16")
+    apdu = "00DC010420" + "11" * 32
+    assert authenticate(card, "84") == "9000"
+    assert sw(card, apdu) == "6982"
+    assert authenticate(card, "04") == "9000"
     assert sw(card, apdu) == "9000"
 
 

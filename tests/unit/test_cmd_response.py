@@ -95,6 +95,7 @@ def test_get_response_sw_rows(apdu, expected):
 
 
 def test_get_response_6a86_wins_over_no_buffer_and_empties_it():
+    # the buffer "survives only until the next command" (§4.2); only a 6Cxx answer keeps it
     card = make(2)
     assert rsp(card, SELECT_SSSE) == "6118"
     assert rsp(card, "00C0800018") == "6A86"
@@ -167,3 +168,25 @@ def test_t1_atr_differs_from_t0():
     t0, t1 = make(2).atr, make(2, transport="t1").atr
     assert t0.hex().upper() == "3B6D00000081005353430244035A3C1E02"  # ATR-G2 of §6
     assert t1.hex().upper() == "3BED0000010081005353430244035A3C1E0211"
+
+
+@pytest.mark.parametrize("how", ["reset", "power cycle"])
+def test_reset_clears_the_volatile_state(how):
+    # §5.3 / §8: current DF = MF, no current EF, no status, no challenge, no GET RESPONSE buffer
+    card = make(2)
+    select_df(card, "SSSE")
+    assert authenticate(card, "04") == "9000"
+    r, _ = send(card, "0084000008")
+    assert rsp(card, "0088000110" + R1R2) == "6108"  # a buffer, without leaving the DF
+    assert sw(card, "00DC022C03020131") == "9000" and rsp(card, "0088000110" + R1R2) == "6108"
+    if how == "reset":
+        card.reset()
+    else:
+        card.power_off()
+        card.power_on()
+    assert rsp(card, "00C0000008") == "6985"
+    assert sw(card, "00B2012C00") == "6A82"  # at the MF
+    select_df(card, "SSSE")
+    assert sw(card, "00B2010400") == "6986"
+    assert sw(card, ext_auth(2, "SSSE", "04", r)) == "6984"
+    assert sw(card, "00DC022C03020131") == "6982"
