@@ -1,7 +1,7 @@
 # sscard: the README's commands.
 PY := .venv/bin/python
 
-.PHONY: run test bench tui setup setup-test clean
+.PHONY: run test bench tui fuzz setup setup-test clean
 
 setup:
 	@scripts/setup
@@ -22,6 +22,11 @@ test: setup-test
 ## make bench: in-process micro-benchmarks
 bench: setup-test
 	@$(PY) -m benchmarks
+
+## make fuzz: the coverage-guided fuzz targets, long (FUZZ_RUNS inputs each)
+FUZZ_RUNS ?= 1000000
+fuzz: setup-test
+	@$(PY) -m fuzz.fuzz_transmit -runs=$(FUZZ_RUNS) -seed=1 -print_final_stats=1 2>&1 | grep -v '^INFO:' | grep -E '^(fuzz_|stat::|Done|==)' || true
 
 tui: setup
 	@$(PY) -m sscard tui

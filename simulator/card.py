@@ -163,7 +163,7 @@ class Card:
             return _SW[0x6E00]
         if type(cmd) is dict:  # INS 20: P1 01 is the PKI VERIFY, anything else the cardholder VERIFY
             cmd = cmd.get(raw[2] if len(raw) > 2 else 0) or cmd[0]
-        if cmd.where is not EVERYWHERE and self.current_df.app != cmd.where:
+        if cmd.where != EVERYWHERE and self.current_df.app != cmd.where:
             return _SW[0x6D00]
         try:
             apdu = CommandAPDU.parse(raw)

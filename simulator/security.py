@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -33,7 +34,17 @@ def key_owner(ref: int, owner_df, ssse_path: str = "SSSE") -> tuple[str, int]:
 
 def parse_ac(text: str, owner_df) -> Condition:
     """Parse the access-condition grammar of §5.2 into DNF, resolving key(id) from owner_df."""
-    text = str(text).replace(" ", "")
+    return _parse_ac(str(text).replace(" ", ""), _Owner(owner_df.path, owner_df.app))
+
+
+@dataclass(frozen=True, slots=True)
+class _Owner:  # what key resolution needs of a DF; hashable, so parsed conditions can be cached
+    path: str
+    app: str | None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_ac(text: str, owner_df: _Owner) -> Condition:
     if text == "free":
         return FREE
     if text == "never":
