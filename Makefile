@@ -26,7 +26,9 @@ bench: setup-test
 ## make fuzz: the coverage-guided fuzz targets, long (FUZZ_RUNS inputs each)
 FUZZ_RUNS ?= 1000000
 fuzz: setup-test
-	@$(PY) -m fuzz.fuzz_transmit -runs=$(FUZZ_RUNS) -seed=1 -print_final_stats=1 2>&1 | grep -v '^INFO:' | grep -E '^(fuzz_|stat::|Done|==)' || true
+	@mkdir -p reports; status=0; \
+	  $(PY) -m fuzz.fuzz_transmit -runs=$(FUZZ_RUNS) -seed=1 -artifact_prefix=reports/ > reports/fuzz.log 2>&1 || status=$$?; \
+	  grep -E '^(fuzz_|Done|==|Traceback|AssertionError)' reports/fuzz.log; exit $$status
 
 tui: setup
 	@$(PY) -m sscard tui
