@@ -213,7 +213,8 @@ def record(ctx: Context, path, which) -> bytes:
 
 def binary(ctx: Context, path, offset=0, length=None) -> bytes:
     """Bytes offset..offset+length of a transparent EF as the description gives it (`files:`, hex
-    or a file beside the image), `00`-filled to the EF's size (PD-26, PD-34); no length: to the end."""
+    or a file beside the image), `00`-filled to the EF's size (PD-26, PD-34); no length: to the end;
+    a negative offset counts from the end: `${binary("SSSE/EF08", -16, 32)}` = the last 16 bytes."""
     full, entry = _ef(ctx, path)
     if entry["structure"] != "transparent":
         raise ValueError(f"{full} is not a transparent EF")
@@ -221,8 +222,8 @@ def binary(ctx: Context, path, offset=0, length=None) -> bytes:
     value = _described(ctx, "files", full)
     content = b"" if value is None else _file_content(ctx, value)
     content = content[:size].ljust(size, b"\0")
-    end = size if length is None else int(offset) + int(length)
-    return content[int(offset):end]
+    start = int(offset) + (size if int(offset) < 0 else 0)  # negative: from the end of the EF
+    return content[start:] if length is None else content[start:start + int(length)]
 
 
 def ef_size(ctx: Context, path, minus=0) -> bytes:

@@ -155,3 +155,14 @@ def test_ef_size_is_the_end_offset():
     assert compute.ef_size(ctx_for(image), "PKI/SS.CERT.ADF1/0018", 2) == bytes.fromhex("03FE")
     with pytest.raises(ValueError):
         compute.ef_size(ctx_for(image), "SSSE/EF05")
+
+
+def test_binary_negative_offsets_count_from_the_end():
+    image = sample_image("gen2")
+    image["files"] = {"SSSE/EF07": "11" * 1020 + "AABBCCDD"}
+    ctx = ctx_for(image)
+    assert hexed(compute.binary(ctx, "SSSE/EF07", -4, 32)) == "AABBCCDD"
+    assert hexed(compute.binary(ctx, "SSSE/EF07", -6, 3)) == "1111AA"
+    assert compute.binary(ctx, "SSSE/EF07", -4) == bytes.fromhex("AABBCCDD")
+    template = parse('${binary("SSSE/EF07", -2, 2)}')
+    assert template.render({}, compute.bind(ctx)) == bytes.fromhex("CCDD")
