@@ -1,1 +1,16 @@
-"""sscard conformance: replay test vectors against any card and give certification-style verdicts."""
+"""sscard conformance: replay test vectors against any card and give certification-style verdicts.
+
+Rooms (one idea each):
+
+    vectors.py, yaml_lines.py      vector files -> Suite of Cases; every problem as file:line
+    template.py, applicability.py  ${...} hex templates and `applies:` expressions (ast whitelists)
+    expect.py, tlv.py              expectations (SW, data, mask, regex, length, TLV) and their diffs
+    compute.py, card_under_test.py computed values from the card-under-test description's keys
+    transport.py, processors.py    Transport (emulated, PC/SC, replay) and the processor chain
+    sessions.py, from_session.py   recorded sessions in, vector files out
+    card_model.py                  DF names/AIDs/FIDs for preconditions and DF tracking
+    case_run.py, runner.py         one case; the suite run as events, with timeouts and faults
+    verdict.py, events.py          verdicts, results, progress events
+    provenance.py, reports/        provenance; JSON, JUnit, HTML, apdu4j (+ apdutool reader)
+    cli_run.py                     `sscard run`, `sscard vectors check|from-session`
+"""
