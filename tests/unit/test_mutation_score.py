@@ -85,3 +85,41 @@ def test_defect_is_caught(suite, clean, score, defect):
                    if verdict is Verdict.FAIL and clean[profile].get(case) is Verdict.PASS]
     score.caught[defect] = caught
     assert caught, f"no vector FAILs on a card with the defect {defect!r} ({DEFECTS[defect]})"
+
+
+_DESTRUCTIVE = """\
+area: LCY
+defaults: {ref: ["ssc-card §4.17"], label: I, preconditions: [reset, {select: SSSE}]}
+cases:
+  - id: SSC.LCY.901
+    title: CARD BLOCK
+    applies: "'destructive' in features"
+    steps:
+      - apdu: "0084000008"
+        expect: {sw: "9000"}
+        capture: {c: data}
+      - apdu: 8416000004 ${mac("08", "8416000004", c)}
+        expect: {sw: "9000"}
+  - id: SSC.LCY.902
+    title: the next case sees a usable card
+    steps:
+      - apdu: 00B2012C00
+        expect: {sw: "9000"}
+"""
+
+
+class _Physical(EmulatedTransport):
+    """An emulated card the run cannot restore, as a card in a reader."""
+
+    restore = None
+
+
+@pytest.mark.parametrize("transport_class", [EmulatedTransport, _Physical])
+def test_destructive_cases_run_only_where_the_card_is_restored_after(tmp_path, transport_class):
+    path = tmp_path / "lifecycle.yaml"
+    path.write_text(_DESTRUCTIVE, encoding="utf-8")
+    card = Card.from_dict(sample_image("gen2"))
+    result = Runner(load_suite(path), transport_class(card), CardUnderTest(card.image, label="gen2")).run()
+    verdicts = {case.case_id: case.verdict for case in result.cases}
+    expected = Verdict.PASS if transport_class is EmulatedTransport else Verdict.NOT_APPLICABLE
+    assert verdicts == {"SSC.LCY.901": expected, "SSC.LCY.902": Verdict.PASS}
