@@ -75,7 +75,9 @@ class EmulatedTransport(Transport):
     def restore(self) -> bytes:
         """A fresh card from the same image: undoes what a destructive case did (CARD BLOCK, a
         permanent APPLICATION BLOCK, a blocked key), which no command can undo. Returns the ATR."""
-        self.card = type(self.card)(self.card.image, self.card.random)
+        old = self.card
+        self.card = type(old)(old.image, old.random, getattr(old, "path", None))
+        self.card.persist()  # a card backed by a file: the file goes back to the image as loaded
         self._atr = self.card.power_on()
         return bytes(self._atr)
 
