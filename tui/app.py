@@ -23,13 +23,13 @@ from conformance.reports import json_report
 from conformance.vectors import Suite, VectorError, load_suite
 from conformance.verdict import SuiteResult
 
-from .targets import Random, ReaderScan, Target, scan_readers
+from .targets import Connection, Random, ReaderScan, Target, connect, scan_readers
 
 
 class SscardApp(App):
     """Runs the conformance suite against emulated, imaged or physical cards, and shows the results."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "sscard"
     SUB_TITLE = "social security card conformance"
     ENABLE_COMMAND_PALETTE = True
@@ -70,6 +70,10 @@ class SscardApp(App):
     def now(self) -> datetime:
         """Wall-clock time for report file names."""
         return datetime.now()
+
+    def connect(self, target: Target) -> Connection:
+        """Open a target (called from worker threads). Raises TargetError."""
+        return connect(target, self.card_random, self.description)
 
     def prepare_result(self, result: SuiteResult) -> SuiteResult:
         """Called on every result before it is shown (runs and opened reports)."""

@@ -20,7 +20,7 @@ from conformance.transport import TransportError
 
 from .. import decode
 from ..run_job import report_stamp
-from ..targets import Connection, Target, TargetError, connect
+from ..targets import Connection, Target, TargetError
 
 
 class HistoryInput(Input):
@@ -87,7 +87,7 @@ class ConsoleScreen(Screen):
 
     def _open(self) -> None:
         try:
-            connection = connect(self.target, self.app.card_random, self.app.description)
+            connection = self.app.connect(self.target)
         except TargetError as exc:
             self.app.call_from_thread(self._log, Text(f"cannot open {self.target.label}: {exc}", style="bold red"))
             return

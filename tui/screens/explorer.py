@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static, Tree
 
 from ..cardread import EMPTY, CardReader, Node
-from ..targets import Target, TargetError, connect
+from ..targets import Target, TargetError
 
 
 def _status_style(status: str) -> str:
@@ -64,7 +64,7 @@ class ExplorerScreen(Screen):
     def _read(self) -> None:
         app = self.app
         try:
-            connection = connect(self.target, app.card_random, app.description)
+            connection = app.connect(self.target)
         except TargetError as exc:
             app.call_from_thread(self._failed, f"cannot open {self.target.label}: {exc}")
             return

@@ -1,12 +1,13 @@
 """The live run: progress bar, counts per verdict, elapsed time, the current case, and the cases
 as they finish. The runner works in a Textual thread worker; its events come to the UI through
-`call_from_thread`. Esc sets the cancel flag: the run stops after the current case and the
+`call_from_thread`, in small batches. Esc sets the cancel flag: the run stops after the current case and the
 report is still written. When the run ends the results screen takes its place.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,12 +16,36 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
 
-from conformance.events import CaseDone, CaseStarted, Event, SuiteDone, SuiteStarted
+from conformance.events import CaseDone, CaseStarted, Event, StepDone, SuiteDone, SuiteStarted
 from conformance.verdict import ORDER
 
 from ..run_job import RunOutcome, report_stamp, run_suite
-from ..targets import Target, TargetError, connect
+from ..targets import Target, TargetError
 from ..widgets import counts_text, verdict_text
+
+
+class _Batcher:
+    """Hands the runner's events to the UI in batches (at most every 50 ms): one round trip per
+    event would slow a fast emulated run several times over. Step events are not shown here."""
+
+    def __init__(self, deliver, interval: float = 0.05):
+        self.deliver, self.interval = deliver, interval
+        self.pending: list[Event] = []
+        self.last = 0.0
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, StepDone):
+            return
+        self.pending.append(event)
+        now = time.monotonic()
+        if isinstance(event, (SuiteStarted, SuiteDone)) or now - self.last >= self.interval:
+            self.last = now
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            events, self.pending = self.pending, []
+            self.deliver(events)
 
 
 class RunScreen(Screen):
@@ -64,14 +89,16 @@ class RunScreen(Screen):
     def _work(self) -> None:
         app = self.app
         try:
-            connection = connect(self.target, app.card_random, app.description)
+            connection = app.connect(self.target)
         except TargetError as exc:
             app.call_from_thread(self._failed, f"cannot open {self.target.label}: {exc}")
             return
+        batch = _Batcher(lambda events: app.call_from_thread(self._on_events, events))
         try:
             outcome = run_suite(app.suite, connection, chosen=self.chosen, expression=self.expression,
-                                emit=lambda event: app.call_from_thread(self._on_event, event),
-                                cancel=self.cancel, reports_dir=app.reports_dir, stamp=report_stamp(app.now()))
+                                emit=batch.add, cancel=self.cancel, reports_dir=app.reports_dir,
+                                stamp=report_stamp(app.now()))
+            batch.flush()
         except Exception as exc:  # a tool bug: say so on screen instead of dying silently
             app.call_from_thread(self._failed, f"the run failed: {type(exc).__name__}: {exc}")
             return
@@ -80,6 +107,13 @@ class RunScreen(Screen):
         app.call_from_thread(self._finished, outcome)
 
     # --- events, in the UI thread ---------------------------------------------------------
+
+    def _on_events(self, events: list[Event]) -> None:
+        for event in events:
+            self._on_event(event)
+        table = self.query_one("#run-cases", DataTable)
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1)
 
     def _on_event(self, event: Event) -> None:
         bar = self.query_one("#run-progress", ProgressBar)
@@ -97,7 +131,6 @@ class RunScreen(Screen):
             self.query_one("#run-counts", Static).update(counts_text(self.counts))
             table = self.query_one("#run-cases", DataTable)
             table.add_row(case.case_id, verdict_text(case.verdict), case.title, key=case.case_id)
-            table.move_cursor(row=table.row_count - 1)
         elif isinstance(event, SuiteDone):
             self.query_one("#run-current", Static).update(Text("all cases done", style="dim"))
 
