@@ -34,7 +34,7 @@ BUILTIN = ("gen1", "gen2", "gen3")
 @click.option("--replay", type=click.Path(exists=True, dir_okay=False), help="Replay a recorded session.")
 @click.option("--builtin", help="Built-in sample cards, comma-separated (gen1,gen2,gen3).")
 @click.option("-k", "selection", help="Select cases: words matched in id and title, with and/or/not.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="JSON report (per card: -<card> added when several).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="JSON report: one file, every card's cases.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="JUnit XML report.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="HTML report.")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), help="APDU trace in apdu4j format.")
@@ -168,12 +168,18 @@ def _write_reports(results, reports_dir, json_path, junit_path, html_path, trace
     several = len(results) > 1
     out = Path(reports_dir)
     written = []
+    if json_path:  # one report over every card (the design's contract: {"cases": [...], "summary": ...})
+        target = Path(json_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        json_report.write(results, target)
+        written.append(target)
     for result in results:
         label = _safe(result.card)
-        target = _per_card(json_path, label, several) if json_path else out / f"{label}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        json_report.write(result, target)
-        written.append(target)
+        if not json_path:
+            target = out / f"{label}.json"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            json_report.write(result, target)
+            written.append(target)
         if trace_path:
             target = _per_card(trace_path, label, several)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,7 @@ class Runner:
         self.trace = Trace(atr=_safe_atr(transport), protocol=getattr(transport, "protocol", "T=1"),
                            reader=getattr(transport, "name", ""))
         self._dead: str | None = None  # why the transport cannot be used any more
+        self._worker = _Worker()
 
     def selected(self) -> list[Case]:
         return [c for c in self.suite.cases if self.selection.matches(c.id, c.title)]
@@ -76,6 +77,7 @@ class Runner:
             results.append(result)
             yield CaseDone(result, index, len(cases))
         provenance["ended"] = prov.now()
+        self._worker.close()
         yield SuiteDone(SuiteResult(self.card.label, results, provenance, self.trace))
 
     def _run_case(self, case: Case) -> Iterator[Event]:
@@ -84,8 +86,7 @@ class Runner:
         cancel = threading.Event()
         chain = standard_chain(self.transport, self.trace, self.get_response, self.retry_6c, cancel)
         run = CaseRun(case, chain, self.card, self.trace, on_step=lambda s: events.put(StepDone(case.id, s)))
-        worker = threading.Thread(target=_work, args=(run, events), name=f"case {case.id}", daemon=True)
-        worker.start()
+        done = self._worker.submit(run, events)
         limit = case.timeout or self.timeout
         deadline = None if not limit else time.monotonic() + limit
         while True:
@@ -93,7 +94,7 @@ class Runner:
             try:
                 item = events.get(timeout=wait)
             except queue.Empty:
-                result = self._timed_out(case, run, worker, events, cancel, limit)
+                result = self._timed_out(case, run, done, events, cancel, limit)
                 break
             if isinstance(item, CaseResult):
                 result = item
@@ -102,12 +103,13 @@ class Runner:
         self._after_case(run)
         return result
 
-    def _timed_out(self, case, run, worker, events, cancel, limit) -> CaseResult:
+    def _timed_out(self, case, run, done, events, cancel, limit) -> CaseResult:
         cancel.set()
-        worker.join(_GRACE)
+        done.wait(_GRACE)
         reason = f"case exceeded its timeout of {limit:g} s"
-        if worker.is_alive():  # stuck inside a transmit: the card or reader does not answer
+        if not done.is_set():  # stuck inside a transmit: the card or reader does not answer
             self._dead = f"the card stopped answering during {case.id}"
+            self._worker = _Worker()  # the stuck thread is left behind; a fresh one serves on
             result = run.result
         else:
             result = _last_result(events) or run.result
@@ -136,6 +138,41 @@ class Runner:
             self.transport.reset()
         except TransportError as again:
             self._dead = f"{error.reason}; reset failed: {again.reason}"
+
+
+class _Worker:
+    """One thread that runs the cases one after another (a thread per case costs more than a case).
+
+    The suite waits on the case's events with the case's timeout, so a hung card still ends the
+    case as ERROR; only a worker stuck inside a transmit is abandoned.
+    """
+
+    def __init__(self):
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+
+    def submit(self, run: CaseRun, events: queue.Queue) -> threading.Event:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._loop, name="conformance case worker", daemon=True)
+            self.thread.start()
+        done = threading.Event()
+        self.jobs.put((run, events, done))
+        return done
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.jobs.put(None)  # the thread ends after its current job
+
+    def _loop(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            run, events, done = job
+            try:
+                _work(run, events)
+            finally:
+                done.set()
 
 
 def _work(run: CaseRun, events: queue.Queue) -> None:

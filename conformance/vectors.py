@@ -6,8 +6,11 @@ with any problem does not run (VectorError carries them all).
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,10 +165,14 @@ def _load_file(path: Path, schema: dict, problems: list[Problem]) -> VectorFile 
         problems.append(Problem(name, 1, "a vector file is a mapping with area and cases"))
         return None
     bad_paths = set()
-    for error in jsonschema.Draft202012Validator(schema).iter_errors(doc):
-        for path, message in _explain(error):
-            bad_paths.add(path)
-            problems.append(Problem(name, located.line_of(path), message))
+    schema_text = json.dumps(schema, sort_keys=True)
+    seen_valid = _ValidCache(schema_text, raw)
+    before = len(problems)
+    if not seen_valid.hit():
+        for error in _validator(schema_text).iter_errors(doc):
+            for path, message in _explain(error):
+                bad_paths.add(path)
+                problems.append(Problem(name, located.line_of(path), message))
     cases = []
     defaults = doc.get("defaults") if isinstance(doc.get("defaults"), dict) else {}
     for index, spec in enumerate(doc.get("cases") or []):
@@ -175,6 +182,8 @@ def _load_file(path: Path, schema: dict, problems: list[Problem]) -> VectorFile 
                 cases.append(case)
     ids = [(name, str(spec["id"]), located.line_of(("cases", i, "id")))
            for i, spec in enumerate(doc.get("cases") or []) if isinstance(spec, dict) and "id" in spec]
+    if len(problems) == before:
+        seen_valid.remember()
     return VectorFile(name, str(doc.get("area", "")), str(doc.get("title", "")), cases,
                       hashlib.sha256(raw).hexdigest(), ids)
 
@@ -313,3 +322,38 @@ def _step(spec, path, located, report, known: set, functions, case_raw: bool) ->
         step.capture[str(var)] = str(source)
         known.add(str(var))
     return step
+
+
+@functools.lru_cache(maxsize=4)
+def _validator(schema_text: str) -> jsonschema.Draft202012Validator:
+    """One compiled validator per schema (building it again for every file is wasted work)."""
+    return jsonschema.Draft202012Validator(json.loads(schema_text))
+
+
+class _ValidCache:
+    """Files that passed the schema before, by content: validating them again gives the same answer.
+
+    The key covers the file's bytes, the schema and the jsonschema version, so any change to one of
+    them validates again. A missing or unwritable cache folder only costs the time.
+    """
+
+    def __init__(self, schema_text: str, raw: bytes):
+        key = hashlib.sha256(f"{jsonschema_version()}\0{schema_text}\0".encode() + raw).hexdigest()
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        self.marker = base / "sscard" / "valid-vectors" / key
+
+    def hit(self) -> bool:
+        return self.marker.exists()
+
+    def remember(self) -> None:
+        try:
+            self.marker.parent.mkdir(parents=True, exist_ok=True)
+            self.marker.touch()
+        except OSError:
+            pass
+
+
+@functools.cache
+def jsonschema_version() -> str:
+    from importlib.metadata import version
+    return version("jsonschema")

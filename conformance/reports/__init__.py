@@ -1,0 +1,1 @@
+"""Report writers (JSON, JUnit, HTML, apdu4j trace) and the readers that reopen their output."""

@@ -1,0 +1,105 @@
+"""Java Card `apdutool` material as a Session: scripts and the tool's output.
+
+Script (commands only; `powerup;`, `powerdown;`, `echo "...";`, `//` and `/* */` comments):
+
+    0x00 0xA4 0x04 0x00 0x0F 0x73 0x78 ... 0xCF 0x7F;
+
+Bytes are CLA INS P1 P2 Lc [Lc data bytes] Le. apdutool always writes an Lc and an Le; we turn
+them into the APDU a terminal sends: Lc 00 means no data field (then Le is sent: case 2);
+with data, an Le of 7F (apdutool's "any") is dropped (case 3), any other Le is kept (case 4).
+
+Output (what apdutool / jcardsim's APDUScriptTool print, commands with their answers):
+
+    CLA: 00, INS: a4, P1: 04, P2: 00, Lc: 0f, 73, ..., cf, Le: 18, 6f, ..., SW1: 61, SW2: 18
+
+Here `Le: n` is followed by the n response bytes; the command's own Le is not recorded, so it is
+rebuilt as n (or 00 when the answer is empty) for a command without data.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..transport import Session
+
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_LINE_COMMENT = re.compile(r"//[^\n]*")
+_OUTPUT_LINE = re.compile(r"^\s*CLA:\s*[0-9A-Fa-f]{2}\s*,", re.M)
+
+
+def looks_like_apdutool(text: str) -> bool:
+    return bool(_OUTPUT_LINE.search(text)) or bool(re.search(r"0x[0-9A-Fa-f]{2}\s+0x[0-9A-Fa-f]{2}", text))
+
+
+def loads(text: str, source: str = "") -> Session:
+    if _OUTPUT_LINE.search(text):
+        return _output(text, source)
+    return _script(text, source)
+
+
+def script_command(values: list[int]) -> bytes:
+    """The C-APDU for one script command (see the module docstring for the Lc/Le rule)."""
+    if len(values) < 4:
+        raise ValueError(f"a command needs at least CLA INS P1 P2, got {len(values)} bytes")
+    header = bytes(values[:4])
+    if len(values) == 4:
+        return header
+    lc = values[4]
+    data = bytes(values[5:5 + lc])
+    if len(data) != lc:
+        raise ValueError(f"Lc {lc:02X} but {len(data)} data bytes")
+    rest = values[5 + lc:]
+    if len(rest) > 1:
+        raise ValueError(f"{len(rest)} bytes after the data; expected at most Le")
+    le = rest[0] if rest else None
+    if lc == 0:
+        return header + (bytes([le]) if le is not None else b"")
+    if le is None or le == 0x7F:
+        return header + bytes([lc]) + data
+    return header + bytes([lc]) + data + bytes([le])
+
+
+def _script(text: str, source: str) -> Session:
+    session = Session(source=source, protocol="T=0")
+    cleaned = _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", text))
+    for statement in cleaned.split(";"):
+        statement = statement.strip()
+        if not statement or statement.lower() in ("powerup", "powerdown") or statement.lower().startswith("echo"):
+            if statement.lower() == "powerup" and session.exchanges:
+                session.exchanges.append(None)  # a second power-up is a reset
+            continue
+        try:
+            values = [int(token, 16) for token in statement.split()]
+        except ValueError:
+            raise ValueError(f"not an apdutool command: {statement[:60]!r}") from None
+        # No response recorded: the empty bytes mark "unknown" for vectors from-session.
+        session.exchanges.append((script_command(values), b""))
+    return session
+
+
+def _output(text: str, source: str) -> Session:
+    session = Session(source=source, protocol="T=0")
+    for number, line in enumerate(text.splitlines(), 1):
+        if not _OUTPUT_LINE.match(line):
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        named: dict[str, int] = {}
+        current = None
+        lists: dict[str, list[int]] = {"Lc": [], "Le": []}
+        for item in fields:
+            if ":" in item:
+                name, value = (part.strip() for part in item.split(":", 1))
+                named[name] = int(value, 16)
+                current = name if name in lists else None
+            elif current is not None and item:
+                lists[current].append(int(item, 16))
+        try:
+            header = bytes(named[k] for k in ("CLA", "INS", "P1", "P2"))
+            sw = bytes((named["SW1"], named["SW2"]))
+        except KeyError as exc:
+            raise ValueError(f"line {number}: no {exc.args[0]} field") from None
+        data = bytes(lists["Lc"])
+        answer = bytes(lists["Le"])
+        command = header + (bytes([len(data)]) + data if data else bytes([len(answer) & 0xFF]))
+        session.exchanges.append((command, answer + sw))
+    return session
