@@ -68,6 +68,10 @@ def resolve_switches(image: Image) -> dict:
     for key in ("pin_tries", "key_tries"):
         if not isinstance(out[key], int) or not 1 <= out[key] <= 15:
             raise image.error(("switches", key), f"{key} must be a whole number 1-15, got {out[key]!r}")
+    prefix = out["sm2_pub_prefix"]  # unchecked, a bad value made 8040/80C2 answer 6F00
+    if not isinstance(prefix, str) or len(prefix) != 4 or any(c not in "0123456789abcdefABCDEF" for c in prefix):
+        raise image.error(("switches", "sm2_pub_prefix"),
+                          f'sm2_pub_prefix must be 2 bytes as 4 hex digits in quotes ("CA40"), got {prefix!r}')
     out["sizes"] = {**DEFAULT_SIZES, **(out["sizes"] or {})}
     return out
 

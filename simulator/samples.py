@@ -12,6 +12,9 @@ CARD_ID = {1: "440300D1560000055A3C1E018AD96192", 2: "440300D1560000055A3C1E02C6
            3: "440300D1560000055A3C1E0326F062D6"}
 DATES = {1: ("20120601", "20320601"), 2: ("20180601", "20380601"), 3: ("20240601", "20340601")}
 
+# The gen3 sample's PKI keys come from this seed (its certificate signatures still vary per process).
+PKI_SEED = 0x5A3C1E03
+
 PERSON = {"name": "张三", "ssn": "440305198503151238", "sex": "1", "ethnicity": "01",
           "birthplace": "440305", "birth_date": "19850315"}
 
@@ -48,4 +51,7 @@ def sample_image(profile: str | int) -> dict:
     generation = int(str(profile).removeprefix("gen"))
     if generation not in (1, 2, 3):
         raise ValueError(f"no sample card {profile!r} (gen1, gen2, gen3)")
+    if generation == 3:  # with its PKI application personalised, built once per process
+        from .pki_personalise import sample_pki_image  # late: it builds a card from _sample(3)
+        return copy.deepcopy(sample_pki_image())
     return copy.deepcopy(_sample(generation))
