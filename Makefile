@@ -1,7 +1,7 @@
 # sscard: the README's commands.
 PY := .venv/bin/python
 
-.PHONY: run test bench tui fuzz setup setup-test clean
+.PHONY: run test bench tui fuzz soak setup setup-test clean
 
 setup:
 	@scripts/setup
@@ -29,6 +29,16 @@ fuzz: setup-test
 	@mkdir -p reports; status=0; \
 	  $(PY) -m fuzz.fuzz_transmit -runs=$(FUZZ_RUNS) -seed=1 -artifact_prefix=reports/ > reports/fuzz.log 2>&1 || status=$$?; \
 	  grep -E '^(fuzz_|Done|==|Traceback|AssertionError)' reports/fuzz.log; exit $$status
+
+## make soak: tearing with many kills, 100,000 APDUs through pcscd with restarts, 1,000 cards in one process
+SOAK_TEAR_RUNS ?= 1000
+soak: setup-test
+	@scripts/pcscd-up
+	@status=0; \
+	  SSCARD_TEAR_RUNS=$(SOAK_TEAR_RUNS) $(PY) -m pytest -q -s -p no:cacheprovider tests/integration/test_tearing.py || status=$$?; \
+	  $(PY) -m benchmarks.soak || status=$$?; \
+	  $(PY) -m benchmarks.scale || status=$$?; \
+	  scripts/pcscd-down; exit $$status
 
 tui: setup
 	@$(PY) -m sscard tui

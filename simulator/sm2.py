@@ -12,6 +12,7 @@ KDF). It has no point arithmetic and no way to force the ephemeral k, and it cap
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 
@@ -98,6 +99,12 @@ def on_curve(pub64: bytes) -> bool:
 
 def public_from_private(d: int) -> bytes:
     _check_d(d)
+    return _public(d)
+
+
+@functools.lru_cache(maxsize=1024)
+def _public(d: int) -> bytes:
+    # d·G in plain Python costs tens of ms; a card signs with the same few keys again and again
     return _bytes64(_mul(d, (GX, GY)))
 
 
