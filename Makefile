@@ -9,9 +9,9 @@ setup:
 setup-test:
 	@scripts/setup --test
 
-## make run: the main job (until the conformance suite lands: personalise a gen3 card and read it back)
+## make run: the main job: the full conformance suite against the built-in emulated gen1/gen2/gen3 cards
 run: setup
-	@$(PY) -m sscard card read --new gen3
+	@$(PY) -m sscard run
 
 ## make test: every test; installs what it needs, starts pcscd for the integration tests, stops it
 test: setup-test
