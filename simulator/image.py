@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
+
+from .storage import atomic_write
 
 try:  # the C loader and dumper are much faster where libyaml is there
     from yaml import CSafeDumper as _Dumper, CSafeLoader as _Loader
@@ -116,29 +116,5 @@ def dump_image(data: dict) -> str:
 
 
 def save_image(path, data: dict) -> None:
-    """Write atomically: a temp file in the same folder, fsync, rename, fsync the folder.
-
-    A process killed at any instant leaves the old image or the new one, never a torn file.
-    Images hold keys and PINs, so they are created 0600.
-    """
-    path = Path(path)
-    text = dump_image(data).encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    dirfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dirfd)
-    finally:
-        os.close(dirfd)
+    """Write the image atomically with mode 0600 (it holds keys and PINs): see storage.atomic_write."""
+    atomic_write(path, dump_image(data).encode("utf-8"))
