@@ -43,11 +43,19 @@ BUILTIN = ("gen1", "gen2", "gen3")
 @click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per case.")
 @click.option("--reports", "reports_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
               help="Where reports go when no path is given.")
+@click.option("--chaos", "chaos_spec", metavar="SPEC", help="Inject faults to test the tester, e.g. "
+              "seed=1,drop=0.01,garbage=0.01,truncate=0.01,delay=0.01,delay_s=0.1:2,remove_at=300,reinsert.")
 def run(image, reader, replay, builtin, selection, json_path, junit_path, html_path, trace_path,
-        vectors_dir, timeout, reports_dir):
+        vectors_dir, timeout, reports_dir, chaos_spec):
     """Run the conformance vectors and write the reports."""
     from rich.console import Console
 
+    from .chaos import ChaosProcessor, parse_spec
+
+    try:
+        chaos = parse_spec(chaos_spec) if chaos_spec else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--chaos") from None
     console = Console()
     try:
         suite = load_suite(_vector_source(vectors_dir))
@@ -64,6 +72,8 @@ def run(image, reader, replay, builtin, selection, json_path, junit_path, html_p
         except (TransportError, OSError, ValueError) as exc:
             console.print(f"[red]{label}: cannot reach the card: {exc}[/red]")
             raise SystemExit(3)
+        if chaos is not None:
+            transport = ChaosProcessor(chaos).wrap(transport)
         with transport:
             runner = Runner(suite, transport, card, selection=selection, timeout=timeout,
                             image_path=image if image else None)

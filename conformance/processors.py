@@ -16,6 +16,8 @@ from typing import Callable
 
 from simulator.apdu import APDUError, CommandAPDU
 
+from .transport import TransportError
+
 Send = Callable[[bytes], bytes]
 
 
@@ -144,11 +146,19 @@ class Chain:
     def _wire(self, apdu: bytes) -> bytes:
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("case timeout: stopped before sending " + apdu.hex().upper())
-        return self.transport.transmit(apdu)
+        return _with_status_word(self.transport.transmit(apdu))
 
 
 def _link(processor: Processor, send: Send) -> Send:
-    return lambda apdu: processor.process(apdu, send)
+    return lambda apdu: _with_status_word(processor.process(apdu, send))
+
+
+def _with_status_word(response: bytes) -> bytes:
+    """No card answers without SW1 SW2: a shorter answer is a transport fault (not the card's FAIL)."""
+    if len(response) < 2:
+        raise TransportError(f"malformed answer {response.hex().upper() or '(empty)'}: "
+                             f"{len(response)} byte(s), no status word")
+    return response
 
 
 def _note(trace: Trace | None, text: str) -> None:
