@@ -46,8 +46,9 @@ def session_from_trace(trace, source: str = "") -> Session:
     return session
 
 
-def dumps(trace) -> str:
-    """A processors.Trace as a JSON session, with times and durations."""
+def dumps(trace, extra: dict | None = None) -> str:
+    """A processors.Trace as a JSON session, with times and durations; `extra` adds top-level
+    keys that readers ignore (`sscard record` notes why the recording ended)."""
     items = []
     for entry in trace.entries:
         if entry.kind == "exchange":
@@ -57,6 +58,7 @@ def dumps(trace) -> str:
             items.append({"reset": True, "atr": (entry.response or b"").hex().upper(), "time": entry.time})
     body = {"format": FORMAT, "atr": trace.atr.hex().upper(), "reader": trace.reader, "protocol": trace.protocol,
             "exchanges": items}
+    body.update({k: v for k, v in (extra or {}).items() if k not in body})
     return json.dumps(body, indent=1, ensure_ascii=False) + "\n"
 
 

@@ -16,6 +16,7 @@ from .serve import serve  # noqa: E402  (vpcd virtual reader)
 from .card_cmd import card  # noqa: E402  (card new|show|read)
 from conformance.cli_run import run, vectors  # noqa: E402  (conformance suite: run, vectors check|from-session)
 from tui.cli import tui  # noqa: E402  (the Textual app)
+from conformance.record import record  # noqa: E402  (relay a physical card and record its session)
 
 cli.add_command(serve)
 cli.add_command(doctor)
@@ -23,6 +24,7 @@ cli.add_command(card)
 cli.add_command(run)
 cli.add_command(vectors)
 cli.add_command(tui)
+cli.add_command(record)
 
 
 def main() -> None:

@@ -1,0 +1,308 @@
+"""`sscard record`: relay a physical card through a virtual reader and record the session.
+
+The card in PC/SC reader NAME is put into a vpcd slot ("Virtual PCD 00 0<slot>") through
+CardRelay, a card object for simulator.vpcd.VirtualReaderSlot. Every application that uses the
+virtual reader talks to the real card, byte for byte: the relay adds nothing (no GET RESPONSE after
+61xx, no resend after 6Cxx), so the application sees exactly what the card says, and the recording
+holds exactly what was on the wire. Power events are forwarded too: a power-off disconnects from
+the real card (pcscd powers it down), a power-on connects again (a cold start), a reset is a warm
+reset. On Ctrl-C or SIGTERM, or when the real card is removed, the session is written atomically
+as a "sscard-session/1" JSON file (conformance.sessions), ready for `sscard run --replay` and
+`sscard vectors from-session`.
+
+Power events only become a `reset` entry when a command follows them: pcscd powers an idle card
+up and down on its own, and only the last power-up before a command says anything about the
+session. So the file always starts with a reset (the application's power-up), then commands.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from .processors import Trace, TraceEntry
+from .sessions import dumps
+from .transport import Transport, TransportError
+
+SW_FAULT = b"\x6f\x00"
+POLL_INTERVAL = 0.5  # how often the command checks that the real card is still there
+
+
+def vpcd_reader_name(slot: int) -> str:
+    """The PC/SC name pcscd gives vpcd slot `slot`."""
+    return f"Virtual PCD 00 {slot:02d}"
+
+
+def resolve_reader(wanted: str, available: list[str]) -> str:
+    """The one reader `wanted` names: an exact name, else a unique case-insensitive part of one
+    (the rule PcscTransport applies). ValueError says why there is not exactly one."""
+    if wanted in available:
+        return wanted
+    matches = [r for r in available if wanted.lower() in r.lower()]
+    if len(matches) != 1:
+        what = "no reader" if not matches else "several readers"
+        raise ValueError(f"{what} matching {wanted!r} (readers: {', '.join(available) or 'none'})")
+    return matches[0]
+
+
+def refuse_loop(reader: str, slot: int) -> None:
+    """The relay cannot record its own virtual reader: it would relay the card to itself."""
+    if reader == vpcd_reader_name(slot):
+        raise ValueError(f"{reader!r} is the relay's own virtual reader (vpcd slot {slot}): "
+                         f"the card would be relayed to itself; give the physical card's reader, "
+                         f"or another --slot")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class CardRelay:
+    """The card side of a vpcd slot that forwards everything to a real card and records it.
+
+    `open_card()` connects to the real card and returns a Transport (PcscTransport in the
+    command, any Transport in tests); it is called once here, so a missing card fails at once,
+    and again for each power-on after a power-off. `present()`, when given, says whether the
+    reader still holds a card while no connection is open. Once the real card fails or is gone,
+    `ended` holds the reason, every later command is answered 6F00 and nothing more is recorded.
+    """
+
+    def __init__(self, open_card: Callable[[], Transport], present: Callable[[], bool] | None = None):
+        self._open = open_card
+        self._present = present
+        self._lock = threading.RLock()
+        self._transport: Transport | None = open_card()
+        try:
+            self._atr = bytes(self._transport.atr)
+        except TransportError:
+            self._transport.close()
+            raise
+        self.reader = self._transport.name
+        self.trace = Trace(atr=self._atr, protocol=self._transport.protocol, reader=self.reader)
+        # The power-up that the next command follows, written as a reset entry just before it.
+        self._pending_reset: tuple[str, bytes] | None = (_now(), self._atr)
+        self.ended: str | None = None
+        self.ended_event = threading.Event()
+
+    # -- what VirtualReaderSlot calls --------------------------------------------------------
+
+    @property
+    def atr(self) -> bytes:
+        """The real card's ATR as of its last power-up: pcscd polls it every 0.4 s, so it is
+        answered from memory, never by asking the card."""
+        return self._atr
+
+    def power_on(self) -> bytes:
+        with self._lock:
+            if self.ended is None:
+                try:
+                    if self._transport is not None:  # still connected: cycle the power
+                        self._transport.close()
+                        self._transport = None
+                    self._transport = self._open()
+                    self._powered_up(bytes(self._transport.atr))
+                except TransportError as exc:
+                    self._end(f"power-on failed: {exc.reason}")
+            return self._atr
+
+    def reset(self) -> bytes:
+        with self._lock:
+            if self.ended is None:
+                if self._transport is None:  # a reset of an unpowered card powers it up
+                    return self.power_on()
+                try:
+                    self._powered_up(bytes(self._transport.reset()))
+                except TransportError as exc:
+                    self._end(f"reset failed: {exc.reason}")
+            return self._atr
+
+    def power_off(self) -> None:
+        with self._lock:
+            if self._transport is not None:
+                self._transport.close()  # pyscard's disconnect unpowers the card
+                self._transport = None
+
+    def transmit(self, capdu: bytes) -> bytes:
+        capdu = bytes(capdu)
+        with self._lock:
+            if self.ended is not None:
+                return SW_FAULT
+            if self._transport is None:  # pcscd powers a card before any command; be safe anyway
+                self.trace.add("error", command=capdu, text="command to an unpowered card: answered 6F00")
+                return SW_FAULT
+            when, started = _now(), time.perf_counter()
+            try:
+                rapdu = bytes(self._transport.transmit(capdu))
+            except TransportError as exc:
+                self._end(f"the real card did not answer {capdu.hex().upper()}: {exc.reason}", capdu)
+                return SW_FAULT
+            duration = time.perf_counter() - started
+            if self._pending_reset is not None:
+                reset_time, reset_atr = self._pending_reset
+                self.trace.entries.append(TraceEntry("reset", reset_time, response=reset_atr))
+                self._pending_reset = None
+            self.trace.entries.append(TraceEntry("exchange", when, command=capdu, response=rapdu,
+                                                 duration=duration))
+            return rapdu
+
+    # -- what the command calls --------------------------------------------------------------
+
+    def poll(self) -> bool:
+        """Check the real card is still in its reader; end the recording if not. True = going on."""
+        with self._lock:
+            if self.ended is not None:
+                return False
+            try:
+                if self._transport is not None:
+                    self._transport.atr  # PC/SC status of our handle: fails once the card left
+                elif self._present is not None and not self._present():
+                    raise TransportError("card removed")
+            except TransportError as exc:
+                self._end(f"real card gone: {exc.reason}")
+            return self.ended is None
+
+    def close(self, reason: str = "stopped") -> None:
+        """Disconnect from the real card and end the recording (a removal reason is kept)."""
+        with self._lock:
+            self.power_off()
+            if self.ended is None:
+                self._end(reason, kind="note")
+
+    @property
+    def exchanges(self) -> int:
+        return sum(1 for e in self.trace.entries if e.kind == "exchange")
+
+    @property
+    def resets(self) -> int:
+        return sum(1 for e in self.trace.entries if e.kind == "reset")
+
+    def session_text(self) -> str:
+        """The recording so far as a "sscard-session/1" JSON document."""
+        with self._lock:
+            extra = {"recorded_by": "sscard record"}
+            if self.ended is not None:
+                extra["ended"] = self.ended
+            return dumps(self.trace, extra=extra)
+
+    # -- inside ---------------------------------------------------------------------------
+
+    def _powered_up(self, atr: bytes) -> None:
+        self._atr = atr
+        self._pending_reset = (_now(), atr)
+
+    def _end(self, reason: str, command: bytes | None = None, kind: str = "error") -> None:
+        self.ended = reason
+        self.trace.add(kind, command=command, text=reason)
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        self.ended_event.set()
+
+
+def write_session(path, text: str) -> None:
+    """Write a session so a kill at any instant leaves the old file or the new one, never a torn
+    one. Created 0600: a session holds whatever the application sent, PINs included."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def reader_has_card(reader: str) -> bool:
+    """Whether pcscd sees a card in `reader`, asked without connecting to it."""
+    from smartcard import scard
+
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        return True  # pcscd unreachable says nothing about the card; the next command will tell
+    try:
+        hresult, states = scard.SCardGetStatusChange(context, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
+        if hresult != scard.SCARD_S_SUCCESS:
+            return True
+        return bool(states and states[0][1] & scard.SCARD_STATE_PRESENT)
+    finally:
+        scard.SCardReleaseContext(context)
+
+
+@click.command("record")
+@click.option("--reader", required=True, help="PC/SC reader of the physical card (name or a unique part of it).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Session file to write (JSON, sscard-session/1).")
+@click.option("--slot", type=click.IntRange(0, 99), default=0, show_default=True,
+              help="vpcd slot of the relay: reader 'Virtual PCD 00 0<slot>'.")
+def record(reader, out, slot):
+    """Relay a physical card through a virtual reader and record every exchange until Ctrl-C,
+    SIGTERM or the card's removal."""
+    from simulator.vpcd import VirtualReaderSlot, slot_port
+
+    from .transport import PcscTransport
+
+    if not out.parent.is_dir():
+        raise click.UsageError(f"--out: directory {out.parent} does not exist")
+    try:
+        from smartcard.System import readers
+
+        names = [str(r) for r in readers()]
+    except ImportError:
+        raise click.ClickException("pyscard is not installed (pip install 'sscard[pcsc]')") from None
+    except Exception as exc:  # pyscard raises bare exceptions without pcscd
+        raise click.ClickException(f"cannot list PC/SC readers: {exc} (start pcscd: scripts/pcscd-up)") from None
+    try:
+        name = resolve_reader(reader, names)
+        refuse_loop(name, slot)
+    except ValueError as exc:
+        raise click.UsageError(f"--reader: {exc}") from None
+    try:
+        relay = CardRelay(lambda: PcscTransport(name), present=lambda: reader_has_card(name))
+    except TransportError as exc:
+        raise click.ClickException(f"cannot reach the card in {name!r}: {exc.reason}") from None
+
+    vslot = VirtualReaderSlot(relay, slot_port(slot))
+    done = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    why = "stopped (SIGTERM)"
+    try:
+        vslot.start()
+        click.echo(f"relaying the card in {name!r} (ATR {relay.atr.hex().upper()}) to "
+                   f"{vpcd_reader_name(slot)!r}; recording to {out}; Ctrl-C to stop")
+        polls = 0
+        while not done.wait(POLL_INTERVAL):
+            if not relay.poll():
+                why = f"recording ended: {relay.ended}"
+                break
+            polls += 1
+            if polls == 6 and not vslot.connected:  # 3 s without vpcd: say once what to check
+                click.echo(f"waiting for vpcd on port {vslot.port}: is pcscd running (scripts/pcscd-up), "
+                           f"or does another server hold slot {slot}?", err=True)
+    except KeyboardInterrupt:
+        why = "stopped (Ctrl-C)"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)  # never lose the session half-way
+        try:
+            vslot.stop()
+            relay.close(why)
+            write_session(out, relay.session_text())
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
+    click.echo(why)
+    click.echo(f"wrote {out}: {relay.exchanges} exchanges, {relay.resets} resets")
