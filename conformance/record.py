@@ -17,9 +17,7 @@ session. So the file always starts with a reset (the application's power-up), th
 
 from __future__ import annotations
 
-import os
 import signal
-import tempfile
 import threading
 import time
 from datetime import datetime, timezone
@@ -27,6 +25,8 @@ from pathlib import Path
 from typing import Callable
 
 import click
+
+from simulator.storage import atomic_write
 
 from .processors import Trace, TraceEntry
 from .sessions import dumps
@@ -208,23 +208,9 @@ class CardRelay:
 
 
 def write_session(path, text: str) -> None:
-    """Write a session so a kill at any instant leaves the old file or the new one, never a torn
-    one. Created 0600: a session holds whatever the application sent, PINs included."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write a session atomically, created 0600: a session holds whatever the application sent,
+    PINs included."""
+    atomic_write(path, text.encode("utf-8"))
 
 
 def reader_has_card(reader: str) -> bool:
