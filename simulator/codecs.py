@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from construct import (Byte, Bytes, Const, GreedyBytes, Hex, Int8ub, Optional, Prefixed, Struct,
-                       this)
+from construct import Byte, Bytes, Const, GreedyBytes, Hex, Int8ub, Optional, Prefixed, Struct
 
 # TLV record of a record EF (§2.7): tag(1) ‖ len(1) ‖ value(len).
 TLVRecord = Struct("tag" / Hex(Byte), "value" / Prefixed(Byte, GreedyBytes))

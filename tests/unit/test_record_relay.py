@@ -9,7 +9,8 @@ import stat
 
 import pytest
 
-from conformance import record as record_mod
+import simulator.storage as storage
+
 from conformance.record import CardRelay, refuse_loop, resolve_reader, write_session
 from conformance.sessions import loads
 from conformance.transport import EmulatedTransport, TransportError
@@ -214,7 +215,7 @@ def test_write_session_is_atomic_and_private(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(record_mod.os, "replace", broken_replace)
+    monkeypatch.setattr(storage.os, "replace", broken_replace)  # the one atomic writer sessions use
     with pytest.raises(OSError, match="disk full"):
         write_session(target, "second\n")
     assert target.read_text() == "first\n"
