@@ -17,6 +17,7 @@ from .card_cmd import card  # noqa: E402  (card new|show|read)
 from conformance.cli_run import run, vectors  # noqa: E402  (conformance suite: run, vectors check|from-session)
 from tui.cli import tui  # noqa: E402  (the Textual app)
 from conformance.record import record  # noqa: E402  (relay a physical card and record its session)
+from .apdu_cmd import apdu  # noqa: E402  (send APDUs to a card)
 
 cli.add_command(serve)
 cli.add_command(doctor)
@@ -25,6 +26,7 @@ cli.add_command(run)
 cli.add_command(vectors)
 cli.add_command(tui)
 cli.add_command(record)
+cli.add_command(apdu)
 
 
 def main() -> None:

@@ -10,47 +10,8 @@ from pathlib import Path
 
 import click
 
-# Command names for --trace, keyed (CLA, INS) with P1 where it decides (spec §4.4).
-COMMAND_NAMES: dict[tuple, str] = {
-    (0x00, 0xA4): "SELECT",
-    (0x00, 0xB2): "READ RECORD",
-    (0x00, 0xB0): "READ BINARY",
-    (0x00, 0xDC): "UPDATE RECORD",
-    (0x00, 0xD6): "UPDATE BINARY",
-    (0x00, 0x84): "GET CHALLENGE",
-    (0x00, 0x82): "EXTERNAL AUTHENTICATE",
-    (0x00, 0x88): "INTERNAL AUTHENTICATE",
-    (0x00, 0x20, 0x01): "PKI VERIFY",
-    (0x00, 0x20): "VERIFY",
-    (0x80, 0x5E, 0x01): "CHANGE PIN",
-    (0x80, 0x5E, 0x00): "RELOAD PIN",
-    (0x84, 0x24): "PIN UNBLOCK",
-    (0x84, 0x1E): "APPLICATION BLOCK",
-    (0x84, 0x18): "APPLICATION UNBLOCK",
-    (0x84, 0x16): "CARD BLOCK",
-    (0x00, 0xC0): "GET RESPONSE",
-    (0x80, 0xC4): "PKI HASH PIN",
-    (0x80, 0x40): "PKI GENERATE SM2 KEY PAIR",
-    (0x80, 0xC9): "PKI EXPORT PUBLIC KEY",
-    (0x80, 0x4E): "PKI SM2 DECRYPT ENVELOPE",
-    (0x80, 0x4A): "PKI LOAD SM4 KEY",
-    (0x80, 0xC2): "PKI IMPORT KEY",
-    (0x84, 0x5E): "PKI CHANGE PIN (MAC)",
-    (0x84, 0xD4): "PKI CHANGE MASTER KEY",
-}
-
-
-def command_name(capdu: bytes) -> str:
-    if len(capdu) < 2:
-        return "(too short)"
-    if len(capdu) > 2:
-        name = COMMAND_NAMES.get((capdu[0], capdu[1], capdu[2]))
-        if name:
-            return name
-    return COMMAND_NAMES.get((capdu[0], capdu[1]), f"CLA {capdu[0]:02X} INS {capdu[1]:02X}")
-
-
 def trace_line(label: str, capdu: bytes, rapdu: bytes, elapsed: float) -> str:
+    from simulator.commands import command_name
     from simulator.sw import describe
 
     sw = int.from_bytes(rapdu[-2:], "big") if len(rapdu) >= 2 else 0

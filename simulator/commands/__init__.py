@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -48,6 +49,25 @@ def dispatch_table() -> dict[int, dict[int, Command | dict[int, Command]]]:
         else:
             by_cla.setdefault(cmd.cla, {})[cmd.p1] = cmd
     return table
+
+
+def command_name(apdu: bytes) -> str:
+    """The name the card gives a C-APDU's command, resolved as the card dispatches it (INS 20 by P1)."""
+    if len(apdu) < 2:
+        return "(too short)"
+    cmd = _table().get(apdu[1], {}).get(apdu[0])
+    if isinstance(cmd, dict):
+        cmd = cmd.get(apdu[2] if len(apdu) > 2 else 0) or cmd[0]
+    if cmd is None:
+        return f"CLA {apdu[0]:02X} INS {apdu[1]:02X}"
+    if (cmd.cla, cmd.ins) == (0x80, 0x5E):  # one INS, two commands told apart by P1 (§4.14, §4.15)
+        return "RELOAD PIN" if len(apdu) > 2 and apdu[2] == 0x00 else "CHANGE PIN"
+    return cmd.name
+
+
+@functools.cache
+def _table():
+    return dispatch_table()
 
 
 def names() -> dict[tuple[int, int], str]:
