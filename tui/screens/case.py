@@ -6,6 +6,7 @@ and the exchanges on the wire (auto GET RESPONSE and 6Cxx resends included).
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from rich.console import Group
@@ -61,6 +62,20 @@ def captured(source: str, step: StepResult) -> bytes | None:
     return base
 
 
+def computed_part(template, command: bytes) -> tuple[str, bytes] | None:
+    """(expression, its bytes in the command sent) when the template has one placeholder: the
+    literal hex around it has a known length, so the rest of the command is what it computed."""
+    expressions = [p for p in template.parts if not isinstance(p, str)]
+    if len(expressions) != 1:
+        return None
+    at = template.parts.index(expressions[0])
+    before = sum(len(p) // 2 for p in template.parts[:at])
+    after = sum(len(p) // 2 for p in template.parts[at + 1:])
+    if before + after > len(command):
+        return None
+    return ast.unparse(expressions[0]), command[before:len(command) - after]
+
+
 def step_renderable(step: StepResult, vector_step=None) -> Group:
     grid = _grid()
     if step.command is None:
@@ -68,9 +83,12 @@ def step_renderable(step: StepResult, vector_step=None) -> Group:
         grid.add_row("reset", Text.assemble("card reset, ATR ", (atr or "(none)", "bold")))
     else:
         grid.add_row("command", decode.command_text(step.command))
-        template = getattr(getattr(vector_step, "apdu", None), "text", "")
-        if template and "${" in template:
-            grid.add_row("computed", Text.assemble(("from ", "dim"), (" ".join(template.split()), "italic")))
+        template = getattr(vector_step, "apdu", None)
+        if template is not None and not template.is_constant:
+            grid.add_row("computed", Text.assemble(("from ", "dim"), (" ".join(template.text.split()), "italic")))
+            value = computed_part(template, step.command)
+            if value is not None:
+                grid.add_row("", Text.assemble((value[0], "italic"), " = ", (value[1].hex().upper(), "cyan")))
         _response_rows(grid, step)
     if vector_step is not None and vector_step.capture:
         for name, source in vector_step.capture.items():
@@ -126,8 +144,8 @@ def _response_rows(grid: Table, step: StepResult) -> None:
 def _relative(path: str) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:  # outside the working folder: as recorded
-        return path
+    except ValueError:  # outside the working folder: its folder and name say enough
+        return f"{Path(path).parent.name}/{Path(path).name}"
 
 
 def _masked(value: bytes, mask: bytes) -> Text:
@@ -149,8 +167,9 @@ def _ranges(positions: list[int]) -> str:
 def _wire_text(entry) -> Text:
     if entry.kind == "exchange":
         response = entry.response or b""
+        data = response[:-2].hex().upper()
         return Text.assemble(("> ", "dim"), (entry.command.hex().upper(), ""), ("   < ", "dim"),
-                             (response[:-2].hex().upper() + " ", ""), decode.sw_text(decode.sw_of(response)))
+                             (data + " " if data else "", ""), decode.sw_text(decode.sw_of(response)))
     if entry.kind == "reset":
         return Text(f"reset, ATR {(entry.response or b'').hex().upper()}", style="dim")
     if entry.kind == "error":

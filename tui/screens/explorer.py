@@ -49,9 +49,9 @@ class ExplorerScreen(Screen):
         table = self.query_one("#records", DataTable)
         table.add_column("rec", key="where", width=8)
         table.add_column("tag", key="tag", width=4)
-        table.add_column("item", key="item", width=34)
+        table.add_column("item", key="item", width=40)
+        table.add_column("SW", key="sw", width=26)
         table.add_column("value", key="value")
-        table.add_column("SW", key="sw", width=28)
         self.action_reread()
 
     def action_reread(self) -> None:
@@ -127,6 +127,6 @@ class ExplorerScreen(Screen):
         table = self.query_one("#records", DataTable)
         table.clear()
         for index, row in enumerate(node.rows):
-            table.add_row(row.where, row.tag, row.item, row.value, Text(row.sw, style=_status_style(row.sw)),
+            table.add_row(row.where, row.tag, row.item, Text(row.sw, style=_status_style(row.sw)), row.value,
                           key=f"{node.path}#{index}")
         table.border_title = node.path

@@ -71,9 +71,7 @@ class ResultsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        cases = self.query_one("#cases", DataTable)
-        for key, label, width in COLUMNS:
-            cases.add_column(label, key=key, width=width)
+        self._add_columns()
         areas = self.query_one("#areas", DataTable)
         areas.add_column("area", key="area", width=6)
         areas.add_column("verdict", key="verdict", width=8)
@@ -81,7 +79,25 @@ class ResultsScreen(Screen):
             areas.add_column(SHORT[verdict], key=verdict.value, width=max(4, len(SHORT[verdict])))
         self._fill_areas()
         self.refresh_cases()
-        cases.focus()
+        self.query_one("#cases", DataTable).focus()
+
+    def _title_width(self) -> int:
+        """The title column takes what the other columns leave (cell padding: 2 per column)."""
+        table = self.query_one("#cases", DataTable)
+        fixed = sum(width for _, _, width in COLUMNS if width) + 2 * len(COLUMNS) + 2
+        return max(24, table.size.width - fixed)
+
+    def _add_columns(self) -> None:
+        cases = self.query_one("#cases", DataTable)
+        self._title_columns = self._title_width()
+        for key, label, width in COLUMNS:
+            cases.add_column(label, key=key, width=width or self._title_columns)
+
+    def on_resize(self) -> None:
+        if self.query("#cases") and self._title_width() != getattr(self, "_title_columns", None):
+            self.query_one("#cases", DataTable).clear(columns=True)
+            self._add_columns()
+            self.refresh_cases()
 
     # --- content -------------------------------------------------------------------------
 

@@ -78,7 +78,7 @@ class RunScreen(Screen):
         table = self.query_one("#run-cases", DataTable)
         table.add_column("case", key="id", width=14)
         table.add_column("verdict", key="verdict", width=16)
-        table.add_column("title", key="title")
+        table.add_column("title", key="title", width=110)  # fixed: rows arrive in batches
         self.started_at = self.app.clock()
         self._tick = self.set_interval(0.1, self._show_elapsed)
         self._show_elapsed()

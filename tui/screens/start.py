@@ -18,7 +18,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 
+from conformance.card_under_test import CardUnderTest
 from conformance.selection import Selection, SelectionError
+from simulator.samples import sample_image
 
 from ..targets import BUILTINS, ReaderScan, Target
 from ..widgets import CheckTree
@@ -158,6 +160,10 @@ class StartScreen(Screen):
             except Exception:
                 pass
         info = Text.assemble(("target: ", "dim"), (target.label if target.name else "card image (no path yet)", "bold"))
+        if target.kind == "builtin":
+            card = CardUnderTest(dict(sample_image(target.name)), label=target.name)
+            info.append(f"\nsample card of spec §3.8, transport {card.transport}, {card.algorithm.upper()} keys", style="dim")
+            info.append(f"\nfeatures: {', '.join(sorted(card.features))}", style="dim")
         if target.kind == "pcsc":
             described = self.app.description or "the built-in gen3 sample"
             info.append(f"\ndescribed by {described} (type an image path to change)", style="dim")
