@@ -109,7 +109,7 @@ class SscardApp(App):
 
     def action_run(self) -> None:
         start = self.start_screen()
-        if start is not None:
+        if start is not None and self._leave_modal():
             while self.screen is not start:
                 self.pop_screen()
             start.action_run()
@@ -140,6 +140,8 @@ class SscardApp(App):
     def action_open_report(self) -> None:
         from .screens.dialogs import OpenReportScreen
 
+        if not self._leave_modal():
+            return
         def opened(path: str | None) -> None:
             if path:
                 self.open_report(path)
@@ -212,3 +214,9 @@ class SscardApp(App):
         for name in ("gen1", "gen2", "gen3"):
             yield SystemCommand(f"Target: built-in {name}", f"Test the emulated sample {name} card",
                                 lambda name=name: self.choose_target(Target("builtin", name)))
+        # The screen's own key bindings, so every action of every screen is in the palette too.
+        for binding in getattr(screen, "BINDINGS", ()):
+            if isinstance(binding, Binding) and binding.description:
+                yield SystemCommand(f"{binding.description} ({type(screen).__name__.removesuffix('Screen').lower()})",
+                                    f"key {binding.key} on this screen",
+                                    lambda action=binding.action: self.run_action(action, screen))

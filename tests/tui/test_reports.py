@@ -115,6 +115,13 @@ async def test_the_command_palette_reaches_the_actions(reports):
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen_name(app) == "ResultsScreen" and app.screen.query("#cases"))
         assert app.screen.result.card == "gen1"
+        await pilot.press("ctrl+p")  # the screen's own keys are commands too
+        await pilot.pause()
+        await pilot.press(*"verdict filter (results)")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.verdict_filter is not None and app.screen.verdict_filter.value == "FAIL"
 
 
 async def test_q_quits(reports):

@@ -40,7 +40,9 @@ def _vector_step(vector_case, step: StepResult):
     pool = {"step": vector_case.steps, "cleanup": vector_case.cleanup}.get(step.phase)
     if pool is None or step.index >= len(pool):
         return None
-    return pool[step.index]
+    found = pool[step.index]
+    # A report from other vectors: show no template or capture rather than someone else's.
+    return found if not step.line or found.line == step.line else None
 
 
 def captured(source: str, step: StepResult) -> bytes | None:
@@ -210,7 +212,10 @@ class CaseScreen(Screen):
         suite = getattr(self.app, "suite", None)
         if suite is None:
             return None
-        return next((c for c in suite.cases if c.id == self.case.case_id), None)
+        found = next((c for c in suite.cases if c.id == self.case.case_id), None)
+        if found is not None and self.case.file and (Path(found.file).name, found.line) != (Path(self.case.file).name, self.case.line):
+            return None  # the vectors changed since this result was recorded
+        return found
 
     def _heading(self) -> Group:
         case = self.case

@@ -93,7 +93,7 @@ class RunScreen(Screen):
         except TargetError as exc:
             app.call_from_thread(self._failed, f"cannot open {self.target.label}: {exc}")
             return
-        batch = _Batcher(lambda events: app.call_from_thread(self._on_events, events))
+        batch = _Batcher(lambda events: self._deliver(events))
         try:
             outcome = run_suite(app.suite, connection, chosen=self.chosen, expression=self.expression,
                                 emit=batch.add, cancel=self.cancel, reports_dir=app.reports_dir,
@@ -104,7 +104,17 @@ class RunScreen(Screen):
             return
         finally:
             connection.close()
-        app.call_from_thread(self._finished, outcome)
+        try:
+            app.call_from_thread(self._finished, outcome)
+        except Exception:  # the app quit meanwhile: the report is written, nothing to show
+            pass
+
+    def _deliver(self, events: list[Event]) -> None:
+        """To the UI; when the UI is gone (q mid-run) the run stops and still writes its report."""
+        try:
+            self.app.call_from_thread(self._on_events, events)
+        except Exception:
+            self.cancel.set()
 
     # --- events, in the UI thread ---------------------------------------------------------
 
@@ -163,6 +173,9 @@ class RunScreen(Screen):
         self._tick.stop()
         self.query_one("#run-current", Static).update(Text(message, style="bold red"))
         self.query_one("#run-status", Static).update(Text("Esc: back to the start screen", style="dim"))
+
+    def on_unmount(self) -> None:
+        self.cancel.set()  # leaving (or quitting) mid-run: the runner stops after its current case
 
     def action_stop(self) -> None:
         if self.running:
