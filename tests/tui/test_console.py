@@ -19,9 +19,14 @@ async def _console(pilot) -> None:
     await wait_for(pilot, lambda: screen_name(pilot.app) == "ConsoleScreen" and pilot.app.screen.chain is not None)
 
 
-async def _send(pilot, text: str) -> None:
-    before = pilot.app.screen.query_one("#console-log", RichLog).lines.__len__()
-    await pilot.press(*text, "enter")
+async def _send(pilot, text: str, typed: bool = False) -> None:
+    before = len(pilot.app.screen.query_one("#console-log", RichLog).lines)
+    if typed:
+        await pilot.press(*text)
+    else:  # as if pasted: typing every key is slow and tested once below
+        box = pilot.app.screen.query_one("#apdu", Input)
+        box.insert_text_at_cursor(text)
+    await pilot.press("enter")
     await wait_for(pilot, lambda: len(pilot.app.screen.query_one("#console-log", RichLog).lines) > before)
 
 
@@ -30,7 +35,7 @@ async def test_send_an_apdu_and_read_the_decoded_answer(reports):
     async with app.run_test(size=SIZE) as pilot:
         await _console(pilot)
         assert "connected to emulated gen3   ATR 3B6D" in _log(app)
-        await _send(pilot, SELECT_SSSE)
+        await _send(pilot, SELECT_SSSE, typed=True)
         log = _log(app)
         assert f"» {SELECT_SSSE}  SELECT  by DF name SSSE, FCI wanted" in log
         assert "auto GET RESPONSE: 6118 -> 00C0000018" in log

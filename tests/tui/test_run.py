@@ -34,10 +34,16 @@ def test_the_app_loads_the_shipped_suite_by_default():
     assert [c.id for c in DeterministicApp(vectors=None).suite.cases] == [c.id for c in load_suite().cases]
 
 
-def test_a_broken_suite_is_reported_not_raised(tmp_path):
+async def test_a_broken_suite_is_reported_not_raised(tmp_path):
     (tmp_path / "bad.yaml").write_text("area: SEL\ncases:\n  - id: SSC.SEL.001\n    title: no steps\n")
     app = DeterministicApp(vectors=tmp_path)
     assert app.suite is None and "problems" in app.suite_error
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert screen_name(app) == "StartScreen"
+        assert "the vectors do not load" in str(app.screen.query_one("#selection-info", Static).render())
+        assert any("the vectors do not load" in n.message for n in app._notifications)
 
 
 async def test_run_screen_shows_progress_counts_and_finished_cases(reports):
@@ -101,3 +107,22 @@ async def test_a_target_that_cannot_open_is_reported_on_the_run_screen(tmp_path,
         await pilot.press("escape")
         assert screen_name(app) == "StartScreen"
         assert not reports.exists()
+
+
+async def test_a_card_image_given_on_the_command_line_is_the_target(tmp_path, reports):
+    from simulator.image import dump_image
+    from simulator.samples import sample_image
+
+    image = tmp_path / "my-card.yaml"
+    image.write_text(dump_image(sample_image("gen2")), encoding="utf-8")
+    app = DeterministicApp(reports_dir=reports, image=str(image))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.target.kind == "image" and app.screen.query_one("#image-path").value == str(image)
+        await run_to_results(pilot)
+        result = app.screen.result
+        assert result.card == "my-card"
+        verdicts = {c.case_id: c.verdict.value for c in result.cases}
+        assert verdicts["SSC.SEL.903"] == "PASS"  # gen2: no PKI application, the case applies
+        assert verdicts["SSC.REC.901"] == "NOT_APPLICABLE"
+        assert (reports / "sscard-my-card-20260102-030405.json").is_file()
