@@ -23,11 +23,12 @@ test: setup-test
 bench: setup-test
 	@$(PY) -m benchmarks
 
-## make fuzz: the coverage-guided fuzz targets, long (FUZZ_RUNS inputs each)
-FUZZ_RUNS ?= 1000000
+## make fuzz: the coverage-guided fuzz targets, long (the card: FUZZ_APDUS APDUs)
+FUZZ_APDUS ?= 1000000
+FUZZ_RUNS ?= 100000000
 fuzz: setup-test
 	@mkdir -p reports; status=0; \
-	  $(PY) -m fuzz.fuzz_transmit -runs=$(FUZZ_RUNS) -seed=1 -artifact_prefix=reports/ > reports/fuzz.log 2>&1 || status=$$?; \
+	  SSCARD_FUZZ_APDUS=$(FUZZ_APDUS) $(PY) -m fuzz.fuzz_transmit -runs=$(FUZZ_RUNS) -seed=1 -artifact_prefix=reports/ > reports/fuzz.log 2>&1 || status=$$?; \
 	  grep -E '^(fuzz_|Done|==|Traceback|AssertionError)' reports/fuzz.log; exit $$status
 
 ## make soak: tearing with many kills, 100,000 APDUs through pcscd with restarts, 1,000 cards in one process

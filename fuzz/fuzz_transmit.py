@@ -9,6 +9,7 @@ PIN verified, PKI application with both PINs verified) and then a run of length-
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 
@@ -22,7 +23,7 @@ from fuzz.card_state import state_digest
 
 SELECT_SSSE = bytes.fromhex("00A404000F7378312E73682EC9E7BBE1B1A3D5CF")
 SELECT_ADF1 = bytes.fromhex("00A404000C53532E434552542E41444631")
-COUNT = {"apdus": 0, "inputs": 0, "runs": -1}
+COUNT = {"apdus": 0, "inputs": 0, "runs": -1, "max_apdus": int(os.environ.get("SSCARD_FUZZ_APDUS", "0"))}
 _cards: dict = {}
 
 
@@ -65,6 +66,9 @@ def one_input(data: bytes) -> None:
         _exercise(data)
     if COUNT["inputs"] == COUNT["runs"] or COUNT["inputs"] % 100000 == 0:
         _report()  # libFuzzer leaves with _exit: atexit handlers never run
+    if COUNT["max_apdus"] and COUNT["apdus"] >= COUNT["max_apdus"]:
+        _report()
+        os._exit(0)  # the APDU budget (SSCARD_FUZZ_APDUS) is spent, with no failure
 
 
 def _exercise(data: bytes) -> None:
