@@ -5,51 +5,23 @@ APDU console; Rich `Text` out, no widgets here.
 
 from __future__ import annotations
 
-import functools
-
 from rich.text import Text
 
 from conformance import tlv as tlvlib
 from conformance.card_model import DF_NAMES
-from simulator.commands import dispatch_table, names
+from simulator.commands import command_name as card_command_name
 from simulator.sw import describe
 
-# Commands of spec §4.4 by name, for an emulator without its PKI family; the card's own names win.
-_SPEC_NAMES = {
-    (0x80, 0xC4): "PKI HASH PIN", (0x80, 0x40): "PKI GENERATE SM2 KEY PAIR", (0x80, 0xC9): "PKI EXPORT PUBLIC KEY",
-    (0x80, 0x4E): "PKI SM2 DECRYPT ENVELOPE", (0x80, 0x4A): "PKI LOAD SM4 KEY", (0x80, 0xC2): "PKI IMPORT KEY",
-    (0x84, 0x5E): "PKI CHANGE PIN (MAC)", (0x84, 0xD4): "PKI CHANGE MASTER KEY",
-}
 _DF_BY_NAME = {bytes.fromhex(v): k for k, v in DF_NAMES.items()}
 
 OK_STYLE, BAD_STYLE, WARN_STYLE, DIM_STYLE = "green", "bold red", "yellow", "dim"
 
 
-@functools.cache
-def _names() -> dict[tuple[int, int], str]:
-    found = dict(_SPEC_NAMES)
-    found.update(names())
-    return found
-
-
-@functools.cache
-def _by_p1() -> dict[tuple[int, int], dict[int, str]]:
-    """Commands the card dispatches on P1 too (INS 20: cardholder VERIFY, PKI VERIFY)."""
-    return {(cla, ins): {p1: command.name for p1, command in entry.items()}
-            for ins, by_cla in dispatch_table().items() for cla, entry in by_cla.items() if isinstance(entry, dict)}
-
-
 def command_name(apdu: bytes) -> str:
-    """The command's name in the card's words ("SELECT", "READ RECORD"), or "CLA xx INS yy"."""
+    """The command's name as the card dispatches it ("SELECT", "VERIFY (PKI)"), "CLA xx INS yy" if unknown."""
     if len(apdu) < 4:
         return "malformed APDU"
-    cla, ins, p1 = apdu[0], apdu[1], apdu[2]
-    by_p1 = _by_p1().get((cla, ins))
-    if by_p1:  # the card answers any other P1 as its P1 00 command (spec §4.4)
-        return by_p1.get(p1) or by_p1.get(0x00) or next(iter(by_p1.values()))
-    if (cla, ins) == (0x80, 0x5E):
-        return "CHANGE PIN" if p1 == 0x01 else "RELOAD PIN"
-    return _names().get((cla, ins), f"CLA {cla:02X} INS {ins:02X}")
+    return card_command_name(apdu)
 
 
 def _body(apdu: bytes) -> tuple[bytes, int | None]:
