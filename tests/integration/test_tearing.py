@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 from pcsckit import READERS, ROOT, SELECT_SSSE, connect, wait_slot_empty
 from simulator import Card, crypto
