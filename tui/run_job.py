@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
-from conformance.events import CaseDone, CaseStarted, Event, SuiteDone, SuiteStarted
+from conformance.events import CaseDone, Event, SuiteDone, SuiteStarted
 from conformance.provenance import now as iso_now
 from conformance.reports import apdu4j, json_report
 from conformance.runner import Runner

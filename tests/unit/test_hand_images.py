@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import itertools
 
 import pytest
@@ -21,7 +23,7 @@ EF06 = {"08": "11010519491231002X", "09": "李四", "0A": "2", "0B": "03", "0C":
 
 
 def write_image(tmp_path, gen: int, transport: str = "t0", pad: str = "00", atr: str | None = None,
-                tries: int = 3) -> "pathlib.Path":
+                tries: int = 3) -> Path:
     ef05 = {**EF05, "03": f"{gen}.00"}
     lines = [f"profile: gen{gen}", "switches:", f"  transport: {transport}", f'  an_pad: "{pad}"']
     if atr:
