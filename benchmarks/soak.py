@@ -43,6 +43,17 @@ def _connect(deadline_s: float = 30.0):
     raise RuntimeError(f"card lost: not back in {READER} after {deadline_s} s ({last})")
 
 
+def _drop(conn) -> None:
+    """Forget a connection whose pcscd has gone (its context cannot be released any more)."""
+    try:
+        conn.disconnect()
+    except Exception:
+        pass
+    inner = getattr(conn, "component", conn)  # pyscard wraps the PC/SC connection in a decorator
+    inner.hcard = None  # else pyscard tries again, noisily, when the object is collected
+    inner.hcontext = None
+
+
 def _restart_pcscd() -> float:
     t0 = time.monotonic()
     subprocess.run([str(ROOT / "scripts" / "pcscd-down")], check=True, capture_output=True)
@@ -56,17 +67,19 @@ def run(report=print) -> dict:
     try:
         conn = _connect()
         restarts_at = {APDUS // 3, 2 * APDUS // 3}
-        samples, comebacks, errors = [], [], 0
+        samples, comebacks, errors, start = [], [], 0, 0
         t0 = time.monotonic()
         for i in range(APDUS):
             if i in restarts_at:
                 took = _restart_pcscd()
                 t_back = time.monotonic()
+                _drop(conn)
                 conn = _connect()
                 comebacks.append((took, time.monotonic() - t_back))
+                start = i  # the card was reset: the terminal starts its sequence again
             if i % 10000 == 0:
                 samples.append(rss_kb(server.pid))
-            data, sw1, sw2 = conn.transmit(list(CYCLE[i % len(CYCLE)]))
+            data, sw1, sw2 = conn.transmit(list(CYCLE[(i - start) % len(CYCLE)]))
             if sw1 not in (0x90, 0x61):
                 errors += 1
         elapsed = time.monotonic() - t0
