@@ -31,6 +31,7 @@ def _connect(deadline_s: float = 30.0):
     deadline = time.monotonic() + deadline_s
     last = None
     while time.monotonic() < deadline:
+        conn = None
         try:
             match = [r for r in readers() if str(r) == READER]
             if match:
@@ -39,6 +40,8 @@ def _connect(deadline_s: float = 30.0):
                 return conn
         except Exception as exc:  # pcscd restarting, card not back yet
             last = exc
+            if conn is not None:
+                _drop(conn)
         time.sleep(0.1)
     raise RuntimeError(f"card lost: not back in {READER} after {deadline_s} s ({last})")
 
