@@ -29,6 +29,7 @@ FUZZ_RUNS ?= 100000000
 fuzz: setup-test
 	@mkdir -p reports; status=0; \
 	  SSCARD_FUZZ_APDUS=$(FUZZ_APDUS) $(PY) -m fuzz.fuzz_transmit -runs=$(FUZZ_RUNS) -seed=1 -artifact_prefix=reports/ > reports/fuzz.log 2>&1 || status=$$?; \
+	  $(PY) -m fuzz.fuzz_loaders -runs=$(or $(FUZZ_LOADER_RUNS),200000) -seed=1 -artifact_prefix=reports/ >> reports/fuzz.log 2>&1 || status=$$?; \
 	  grep -E '^(fuzz_|Done|==|Traceback|AssertionError)' reports/fuzz.log; exit $$status
 
 ## make soak: tearing with many kills, 100,000 APDUs through pcscd with restarts, 1,000 cards in one process

@@ -29,7 +29,11 @@ def load_session(path) -> Session:
 def loads(text: str, source: str = "") -> Session:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
-        return _from_json(json.loads(text), source)
+        try:
+            doc = json.loads(text)
+        except RecursionError:  # a ValueError like every other unreadable session
+            raise ValueError(f"{source}: JSON nested too deep") from None
+        return _from_json(doc, source)
     if apdutool.looks_like_apdutool(text):
         return apdutool.loads(text, source)
     return apdu4j.loads(text, source)

@@ -51,7 +51,13 @@ class Template:
             if isinstance(part, str):
                 out += bytes.fromhex(part)
             else:
-                out += to_bytes(_evaluate(part, variables, functions), ast.unparse(part))
+                try:
+                    value = _evaluate(part, variables, functions)
+                except (TypeError, KeyError, IndexError, OverflowError) as exc:
+                    # The vector's expression does not fit its values (a slice of a number, an
+                    # unknown DF in fci()...): the vector is wrong, the tool did not crash.
+                    raise TemplateError(f"${{{ast.unparse(part)}}}: {type(exc).__name__}: {exc}") from None
+                out += to_bytes(value, ast.unparse(part))
         return bytes(out)
 
 

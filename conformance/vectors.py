@@ -159,6 +159,10 @@ def _load_file(path: Path, schema: dict, problems: list[Problem]) -> VectorFile 
         mark = getattr(exc, "problem_mark", None)
         problems.append(Problem(name, mark.line + 1 if mark else 1, f"YAML syntax: {getattr(exc, 'problem', exc)}"))
         return None
+    except RecursionError:  # libyaml allows 1000 levels, more than Python's stack for building them
+        problems.append(Problem(name, 1, "YAML nested too deep"))
+        return None
+    found_before = len(problems)
     problems += [Problem(name, line, msg) for line, msg in located.problems]
     doc = located.data
     if not isinstance(doc, dict):
@@ -173,6 +177,21 @@ def _load_file(path: Path, schema: dict, problems: list[Problem]) -> VectorFile 
             for path, message in _explain(error):
                 bad_paths.add(path)
                 problems.append(Problem(name, located.line_of(path), message))
+    try:
+        cases, ids = _build_cases(doc, located, name, bad_paths, problems)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        # Building assumes the shape the schema checks; the file's problems already say what is
+        # wrong with it. A file without problems must build: then it is a loader bug.
+        if len(problems) == found_before:
+            raise
+        return None
+    if len(problems) == before:
+        seen_valid.remember()
+    return VectorFile(name, str(doc.get("area", "")), str(doc.get("title", "")), cases,
+                      hashlib.sha256(raw).hexdigest(), ids)
+
+
+def _build_cases(doc: dict, located, name: str, bad_paths: set, problems: list[Problem]):
     cases = []
     defaults = doc.get("defaults") if isinstance(doc.get("defaults"), dict) else {}
     for index, spec in enumerate(doc.get("cases") or []):
@@ -182,10 +201,7 @@ def _load_file(path: Path, schema: dict, problems: list[Problem]) -> VectorFile 
                 cases.append(case)
     ids = [(name, str(spec["id"]), located.line_of(("cases", i, "id")))
            for i, spec in enumerate(doc.get("cases") or []) if isinstance(spec, dict) and "id" in spec]
-    if len(problems) == before:
-        seen_valid.remember()
-    return VectorFile(name, str(doc.get("area", "")), str(doc.get("title", "")), cases,
-                      hashlib.sha256(raw).hexdigest(), ids)
+    return cases, ids
 
 
 def _explain(error: jsonschema.ValidationError):
@@ -263,8 +279,12 @@ def _build_case(spec, defaults, area, path, located, name, bad_paths, problems) 
     variables = {str(k): str(v) for k, v in (merged.get("vars") or {}).items()}
     known = set(compute.BUILTIN_VARIABLES) | set(variables)
     functions = compute.bind(None)
-    preconditions = [_precondition(p, located.line_of(path + ("preconditions", i)))
-                     for i, p in enumerate(merged.get("preconditions") or [])]
+    preconditions = []
+    for i, pre in enumerate(merged.get("preconditions") or []):
+        try:
+            preconditions.append(_precondition(pre, located.line_of(path + ("preconditions", i))))
+        except ValueError as exc:
+            problem(("preconditions", i), f"preconditions: {exc}")
     raw = merged.get("transport") == "raw"
     steps = [_step(s, path + ("steps", i), located, problem, known, functions, raw)
              for i, s in enumerate(spec.get("steps") or []) if isinstance(s, dict)]
@@ -283,7 +303,10 @@ def _precondition(spec, line: int) -> Precondition:
         return Precondition(spec, None, line)
     kind, arg = next(iter(spec.items())) if isinstance(spec, dict) and spec else ("?", None)
     if kind == "authenticate" and isinstance(arg, dict):
-        arg = {"key": str(arg.get("key", "")).upper(), "version": int(str(arg.get("version", 1)), 16)}
+        version = str(arg.get("version", 1))
+        if not re.fullmatch(r"[0-9A-Fa-f]{1,2}", version):  # one byte, sent after the cryptogram
+            raise ValueError(f"authenticate version {version!r} is not a key version (hex 00-FF)")
+        arg = {"key": str(arg.get("key", "")).upper(), "version": int(version, 16)}
     return Precondition(kind, arg, line)
 
 

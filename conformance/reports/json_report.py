@@ -11,6 +11,7 @@ indexes of the differing data bytes, the status word's meaning, and its exchange
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 from simulator.sw import describe
@@ -26,7 +27,7 @@ def _hex(value: bytes | None) -> str | None:
 
 
 def _unhex(value: str | None) -> bytes | None:
-    return None if value is None else bytes.fromhex(value)
+    return None if value is None else bytes.fromhex(_text(value, "hex"))
 
 
 def step_dict(step: StepResult) -> dict:
@@ -87,60 +88,121 @@ def write(result: "SuiteResult | list[SuiteResult]", path) -> None:
 
 
 def load_json_reports(path) -> list[SuiteResult]:
-    """Every card's run of a saved report (one for a single-card report)."""
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(doc, dict) or "cases" not in doc:
-        raise ValueError(f"{path}: not an sscard JSON report (no 'cases')")
-    cards = (doc.get("summary") or {}).get("cards")
-    if not cards:
-        return [load_json_report(path)]
-    provenances = (doc.get("provenance") or {}).get("cards") or [{} for _ in cards]
-    out = []
-    for label, provenance in zip(cards, provenances):
-        part = {"provenance": provenance, "summary": {"card": label},
-                "cases": [c for c in doc["cases"] if c.get("card") == label]}
-        out.append(_from_doc(part))
-    return out
+    """Every card's run of a saved report (one for a single-card report). Raises ValueError."""
+    doc = _read(path)
+    with _shape(path):
+        cards = _dict(doc, "summary").get("cards")
+        if not cards:
+            return [_from_doc(doc)]
+        provenances = _dict(doc, "provenance").get("cards") or [{} for _ in cards]
+        out = []
+        for label, provenance in zip(_list(cards, str, "summary.cards"), _list(provenances, dict, "provenance.cards")):
+            part = {"provenance": provenance, "summary": {"card": label},
+                    "cases": [c for c in _list(doc["cases"], dict, "cases") if c.get("card") == label]}
+            out.append(_from_doc(part))
+        return out
 
 
 def load_json_report(path) -> SuiteResult:
     """Reopen a saved report as a SuiteResult (the TUI's viewer and report re-rendering use it).
 
-    A combined report of several cards comes back as one result over all their cases.
+    A combined report of several cards comes back as one result over all their cases. Anything
+    that is not such a report (bad JSON, a missing field, a field of the wrong type) is a ValueError.
     """
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    doc = _read(path)
+    with _shape(path):
+        return _from_doc(doc)
+
+
+def _read(path) -> dict:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except RecursionError:  # nested deeper than the parser's stack
+        raise ValueError(f"{path}: JSON nested too deep") from None
     if not isinstance(doc, dict) or "cases" not in doc:
         raise ValueError(f"{path}: not an sscard JSON report (no 'cases')")
-    return _from_doc(doc)
+    return doc
+
+
+@contextmanager
+def _shape(path):
+    """A report that does not have the writer's shape is a ValueError naming the file."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError, OverflowError) as exc:
+        raise ValueError(f"{path}: not an sscard JSON report ({type(exc).__name__}: {exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: not an sscard JSON report: {exc}") from None
 
 
 def _from_doc(doc: dict) -> SuiteResult:
     trace = Trace()
-    cases = [_case(c, trace) for c in doc["cases"]]
-    provenance = doc.get("provenance") or {}
-    card = (doc.get("summary") or {}).get("card") or (provenance.get("card") or {}).get("label", "")
+    cases = [_case(c, trace) for c in _list(doc["cases"], dict, "cases")]
+    provenance = _dict(doc, "provenance")
     if not isinstance(provenance.get("card"), (dict, type(None))):
         provenance = {}
-    trace.atr = bytes.fromhex((provenance.get("card") or {}).get("atr") or "")
-    trace.reader = provenance.get("reader", "")
-    trace.protocol = provenance.get("protocol") or "T=1"
-    return SuiteResult(card, cases, provenance, trace)
+    card = _dict(doc, "summary").get("card") or _dict(provenance, "card").get("label") or ""
+    trace.atr = _unhex(_dict(provenance, "card").get("atr") or "")
+    trace.reader = _text(provenance.get("reader") or "", "provenance.reader")
+    trace.protocol = _text(provenance.get("protocol") or "T=1", "provenance.protocol")
+    return SuiteResult(_text(card, "summary.card"), cases, provenance, trace)
 
 
 def _case(doc: dict, trace: Trace) -> CaseResult:
-    steps = [_step(s, trace) for s in doc.get("steps", [])]
-    return CaseResult(doc["id"], doc.get("title", ""), list(doc.get("ref", [])), list(doc.get("labels", [])),
-                      Verdict(doc["verdict"]), doc.get("reason", ""), float(doc.get("duration", 0.0)), steps,
-                      list(doc.get("warnings", [])), doc.get("file", ""), int(doc.get("line", 0)))
+    steps = [_step(s, trace) for s in _list(doc.get("steps", []), dict, "steps")]
+    return CaseResult(_text(doc["id"], "id"), _text(doc.get("title", ""), "title"), _list(doc.get("ref", []), str, "ref"),
+                      _list(doc.get("labels", []), str, "labels"), Verdict(doc["verdict"]),
+                      _text(doc.get("reason", ""), "reason"), float(doc.get("duration", 0.0)), steps,
+                      _list(doc.get("warnings", []), str, "warnings"), _text(doc.get("file", ""), "file"),
+                      int(doc.get("line", 0)))
 
 
 def _step(doc: dict, trace: Trace) -> StepResult:
-    exchanges = [_entry(e) for e in doc.get("exchanges", [])]
+    exchanges = [_entry(e) for e in _list(doc.get("exchanges", []), dict, "exchanges")]
     trace.entries.extend(exchanges)
-    return StepResult(doc["phase"], int(doc["index"]), doc.get("title", ""), Verdict(doc["verdict"]),
-                      _unhex(doc.get("command")), _unhex(doc.get("response")), doc.get("expected") or {},
-                      list(doc.get("differing", [])), doc.get("reason", ""), float(doc.get("duration", 0.0)),
-                      exchanges, int(doc.get("line", 0)))
+    return StepResult(_text(doc["phase"], "phase"), int(doc["index"]), _text(doc.get("title", ""), "title"),
+                      Verdict(doc["verdict"]), _unhex(doc.get("command")), _unhex(doc.get("response")),
+                      _expected(doc.get("expected") or {}), _list(doc.get("differing", []), int, "differing"),
+                      _text(doc.get("reason", ""), "reason"), float(doc.get("duration", 0.0)), exchanges,
+                      int(doc.get("line", 0)))
+
+
+def _expected(doc) -> dict:
+    """The expected values as the writer puts them (expect.Outcome.expected): what the viewers read."""
+    if not isinstance(doc, dict):
+        raise ValueError(f"expected: a mapping, got {type(doc).__name__}")
+    _list(doc.get("sw", []), str, "expected.sw")
+    for key in ("data", "regex"):
+        _text(doc.get(key, ""), f"expected.{key}")
+    _unhex(doc.get("data"))
+    mask = _dict(doc, "mask")
+    for key in ("value", "mask") if "mask" in doc else ():
+        _unhex(_text(mask[key], f"expected.mask.{key}"))
+    for path, value in _dict(doc, "tlv").items():
+        _text(value or "", f"expected.tlv.{path}")
+    return doc
+
+
+def _dict(doc: dict, key: str) -> dict:
+    """doc[key] when it is a mapping, {} when it is absent or null."""
+    value = doc.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{key}: expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def _text(value, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what}: expected text, got {type(value).__name__}")
+    return value
+
+
+def _list(value, kind: type, what: str) -> list:
+    if not isinstance(value, list) or not all(isinstance(v, kind) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"{what}: expected a list of {kind.__name__}")
+    return list(value)
 
 
 def _entry_dict(entry: TraceEntry) -> dict:
@@ -149,8 +211,8 @@ def _entry_dict(entry: TraceEntry) -> dict:
 
 
 def _entry(doc: dict) -> TraceEntry:
-    return TraceEntry(doc["kind"], doc.get("time", ""), _unhex(doc.get("command")), _unhex(doc.get("response")),
-                      float(doc.get("duration", 0.0)), doc.get("text", ""))
+    return TraceEntry(_text(doc["kind"], "kind"), _text(doc.get("time", ""), "time"), _unhex(doc.get("command")),
+                      _unhex(doc.get("response")), float(doc.get("duration", 0.0)), _text(doc.get("text", ""), "text"))
 
 
 __all__ = ["FORMAT", "ORDER", "load_json_report", "load_json_reports", "to_dict", "to_dict_many", "write"]
