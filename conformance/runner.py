@@ -40,6 +40,8 @@ class Runner:
         self.trace = Trace(atr=_safe_atr(transport), protocol=getattr(transport, "protocol", "T=1"),
                            reader=getattr(transport, "name", ""))
         self._dead: str | None = None  # why the transport cannot be used any more
+        self._left_changed: str | None = None  # the case after which the card may not be as found
+        self._timed_out_case = False
         self._worker = _Worker()
 
     def selected(self) -> list[Case]:
@@ -72,8 +74,11 @@ class Runner:
                 result = _verdict_only(case, Verdict.NOT_APPLICABLE, f"not applicable: {case.applies.text}")
             else:
                 result = yield from self._run_case(case)
+                self._blame_earlier_case(result)
                 if case.applies.mentions(DESTRUCTIVE):
                     self._restore(case)
+                elif self._unclean(result):
+                    self._clean_up_after(case)
             results.append(result)
             yield CaseDone(result, index, len(cases))
         provenance["ended"] = prov.now()
@@ -104,6 +109,7 @@ class Runner:
         return result
 
     def _timed_out(self, case, run, done, events, cancel, limit) -> CaseResult:
+        self._timed_out_case = True
         cancel.set()
         done.wait(_GRACE)
         reason = f"case exceeded its timeout of {limit:g} s"
@@ -115,6 +121,24 @@ class Runner:
             result = _last_result(events) or run.result
         result.verdict, result.reason = Verdict.ERROR, reason
         return result
+
+    def _unclean(self, result: CaseResult) -> bool:
+        """The case may have left the card changed: its cleanup failed, it timed out, or the
+        transport failed under it (a fault can hit a write before the cleanup restores it)."""
+        timed_out, self._timed_out_case = self._timed_out_case, False
+        return bool(result.warnings) or timed_out or result.verdict is Verdict.ERROR
+
+    def _clean_up_after(self, case: Case) -> None:
+        """Rebuild a card that can be rebuilt; else remember the case, so a later FAIL says why it may be."""
+        if callable(getattr(self.transport, "restore", None)):
+            self._restore(case)
+        else:
+            self._left_changed = case.id
+
+    def _blame_earlier_case(self, result: CaseResult) -> None:
+        if self._left_changed and result.verdict is Verdict.FAIL:
+            result.reason = (f"{result.reason} (the card may have been left changed by {self._left_changed}, "
+                             "whose cleanup did not complete)")
 
     def _restore(self, case: Case) -> None:
         """After a destructive case the card is rebuilt from its image, so later cases see it fresh."""

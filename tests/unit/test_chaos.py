@@ -281,3 +281,33 @@ def test_sscard_run_with_chaos_writes_every_report(tmp_path):
     assert sessions.load_session(tmp_path / "trace.json").exchanges
     bad = CliRunner().invoke(cli, ["run", "--builtin", "gen2", "--chaos", "drop=lots"])
     assert bad.exit_code == 2 and "--chaos" in bad.output
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_case_without_a_fault_never_fails_on_a_card_that_can_be_rebuilt(suite, seed):
+    """A fault can hit a write before its cleanup restores it; the runner rebuilds an emulated
+    card after such a case, so no later, unfaulted case pays for it."""
+    result, chaos = chaos_run(suite, ChaosConfig(seed=seed, drop=0.01, garbage=0.01, truncate=0.01))
+    check_verdicts(result, chaos)
+    faulted = chaos.faulted_cases()
+    assert faulted
+    innocent = [c for c in result.cases if c.case_id not in faulted]
+    assert [c.case_id for c in innocent if c.verdict is Verdict.FAIL] == []
+    assert sum(c.verdict is Verdict.PASS for c in innocent) > 300
+
+
+def test_without_a_rebuild_a_later_fail_names_the_case_that_left_the_card_changed(suite):
+    image = Card.builtin("gen3").export_image()
+    card = Card.from_dict(image)
+
+    class NoRebuild(EmulatedTransport):  # like a physical card: nothing can undo a write
+        restore = None
+
+    chaos = ChaosProcessor(ChaosConfig(seed=3, drop=0.02, garbage=0.02))  # a seed whose faults leave the card changed
+    runner = Runner(suite, chaos.wrap(NoRebuild(card, "emulated:gen3")), CardUnderTest(card.image, label="gen3"))
+    result = runner.run(chaos.observe)
+    faulted = chaos.faulted_cases()
+    later_fails = [c for c in result.cases if c.case_id not in faulted and c.verdict is Verdict.FAIL]
+    assert later_fails  # without a rebuild, the damage shows up later...
+    assert all("may have been left changed by SSC." in c.reason for c in later_fails), \
+        [(c.case_id, c.reason) for c in later_fails]
