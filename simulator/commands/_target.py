@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..crypto import constant_time_equal
+from ..crypto import constant_time_equal, mac
 from ..filesystem import EF
 from ..security import Condition, holds
 from ..sw import CardStatus
@@ -83,3 +83,30 @@ def key_ref(card, p2: int):
 def mac_ok(card, expected: bytes, given: bytes) -> bool:
     """Compare a MAC in constant time (the defect `mac-not-checked` accepts any)."""
     return constant_time_equal(expected, given) or "mac-not-checked" in card.defects
+
+
+def mac_key(card, number: int):
+    """An SSSE MAC key (PUK 06, RPK 07, AMK 08), or 6A88."""
+    key = card.ssse.keys.get(number)
+    if key is None or not key.versions:
+        raise CardStatus(0x6A88)
+    return key
+
+
+def mac_error(card) -> CardStatus:
+    return CardStatus(card.mac_error_sw)  # 6988, or 9302 (switch mac_error_sw, PD-18)
+
+
+def secure_messaging(card, apdu, number: int, lengths: tuple[int, ...]):
+    """CLA 84 of §5.4.7 (PD-18): Lc, the key, a challenge, then a MAC over CLA INS P1 P2 Lc ‖ data
+    with ICV = the challenge, in the order of §4.3. Returns (key, data without the MAC)."""
+    data = apdu.data
+    if len(data) not in lengths:
+        raise CardStatus(0x6700)
+    key = mac_key(card, number)
+    challenge = card.take_challenge()
+    body, given = data[:-4], data[-4:]
+    expected = mac(key.algorithm, key.versions[1], apdu.header + bytes([len(data)]) + body, challenge)
+    if not mac_ok(card, expected, given):
+        raise mac_error(card)
+    return key, body

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from .. import crypto
 from ..sw import CardStatus
 from . import SSSE_TREE, command
-from ._target import mac_ok
-from .pin import mac_error
+from ._target import secure_messaging
 
 
 def _amk_mac(card, apdu) -> None:
-    """Lc 04, the AMK, a challenge and a right MAC over CLA INS P1 P2 Lc, in the order of §4.3."""
-    if len(apdu.data) != 4:
-        raise CardStatus(0x6700)
-    amk = card.ssse.keys.get(0x08)
-    if amk is None or not amk.versions:
-        raise CardStatus(0x6A88)
-    challenge = card.take_challenge()
-    expected = crypto.mac(amk.algorithm, amk.versions[1], apdu.header + b"\x04", challenge)
-    if not mac_ok(card, expected, apdu.data):
-        raise mac_error(card)
+    """Lc 04 and a right MAC with the AMK (08) over CLA INS P1 P2 Lc (§4.17)."""
+    secure_messaging(card, apdu, 0x08, (4,))
 
 
 @command("APPLICATION BLOCK", 0x84, 0x1E, data="required", where=SSSE_TREE)

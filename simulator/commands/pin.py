@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import crypto
 from ..sw import CardStatus
 from . import SSSE_TREE, command
-from ._target import failed, mac_ok, tried
+from ._target import failed, mac_error, mac_key, mac_ok, secure_messaging, tried
 
 
 def _pin(card):
@@ -71,16 +71,10 @@ def _change_pin(card, data: bytes):
     return None
 
 
-def mac_error(card) -> CardStatus:
-    return CardStatus(card.mac_error_sw)
-
-
 def _reload_pin(card, data: bytes):
     if not 6 <= len(data) <= 10:
         raise CardStatus(0x6700)
-    rpk = card.ssse.keys.get(0x07)
-    if rpk is None or not rpk.versions:
-        raise CardStatus(0x6A88)
+    rpk = mac_key(card, 0x07)
     new, given = data[:-4], data[-4:]
     if not _valid(new):
         raise CardStatus(0x6A80)
@@ -96,18 +90,8 @@ def _reload_pin(card, data: bytes):
 def pin_unblock(card, apdu):
     if apdu.p1 or apdu.p2:
         raise CardStatus(0x6A86)
-    data = apdu.data
-    puk = card.ssse.keys.get(0x06)
-    algorithm = card.model.algorithm
-    if len(data) not in (4, 12 if algorithm == "3des" else 20):
-        raise CardStatus(0x6700)
-    if puk is None or not puk.versions:
-        raise CardStatus(0x6A88)
-    challenge = card.take_challenge()
-    enc, given = data[:-4], data[-4:]
-    expected = crypto.mac(puk.algorithm, puk.versions[1], apdu.header + bytes([len(data)]) + enc, challenge)
-    if not mac_ok(card, expected, given):
-        raise mac_error(card)
+    # Lc 04: MAC only; 0C/14: ENC of the new PIN block (one 3DES or SM4 block) and the MAC
+    puk, enc = secure_messaging(card, apdu, 0x06, (4, 12 if card.model.algorithm == "3des" else 20))
     pin = _pin(card)
     if enc:
         try:
