@@ -96,7 +96,11 @@ class Runner:
         chain = standard_chain(self.transport, self.trace, self.get_response, self.retry_6c, cancel)
         steps: list[StepDone] = []
         run = CaseRun(case, chain, self.card, self.trace, on_step=lambda s: steps.append(StepDone(case.id, s)))
-        done = self._worker.submit(run, events)
+        if getattr(self.transport, "can_hang", True):
+            done = self._worker.submit(run, events)
+        else:  # nothing to watch over: run it here, without the thread handoff
+            _work(run, events)
+            done = _DONE
         limit = case.timeout or self.timeout
         finished = done.wait(limit or None)
         yield from list(steps)
@@ -196,6 +200,10 @@ class _Worker:
                 _work(run, events)
             finally:
                 done.set()
+
+
+_DONE = threading.Event()
+_DONE.set()
 
 
 def _work(run: CaseRun, events: queue.Queue) -> None:

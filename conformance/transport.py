@@ -31,6 +31,9 @@ class Transport:
 
     name = "transport"
     protocol = "T=1"
+    # Whether a transmit can block for ever (a reader or card that stops answering): only then
+    # does a case need a watchdog thread to enforce its timeout.
+    can_hang = True
 
     @property
     def atr(self) -> bytes:  # pragma: no cover - interface
@@ -54,6 +57,8 @@ class Transport:
 
 class EmulatedTransport(Transport):
     """The simulator's Card in this process (its transmit never raises)."""
+
+    can_hang = False  # an in-process card answers every APDU at once: no watchdog needed
 
     def __init__(self, card, name: str = "emulated"):
         self.card = card
