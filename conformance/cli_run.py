@@ -8,7 +8,8 @@
     sscard vectors check [DIR]                   load and validate the vector files only
     sscard vectors from-session SESSION [--out FILE]
 
-Reports: JSON (one per card), JUnit and HTML (all cards) go to reports/ unless paths are given;
+Reports: with no --json/--junit/--html, all three go to reports/ (JSON one per card, JUnit and HTML
+over all cards); with any of them, just the ones named (--json: one file over every card);
 the APDU trace only with --trace (apdu4j format, or a JSON session for a .json name). Exit status 0 when no case is FAIL or ERROR,
 1 otherwise, 2 for a broken vector suite, 3 when the card cannot be reached.
 """
@@ -34,7 +35,8 @@ BUILTIN = ("gen1", "gen2", "gen3")
 @click.option("--replay", type=click.Path(exists=True, dir_okay=False), help="Replay a recorded session.")
 @click.option("--builtin", help="Built-in sample cards, comma-separated (gen1,gen2,gen3).")
 @click.option("-k", "selection", help="Select cases: words matched in id and title, with and/or/not.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="JSON report: one file, every card's cases.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="JSON report: one file, every card's cases. Naming any report writes only the ones named.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="JUnit XML report.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="HTML report.")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), help="APDU trace in apdu4j format.")
@@ -183,9 +185,10 @@ def _write_reports(results, reports_dir, json_path, junit_path, html_path, trace
         target.parent.mkdir(parents=True, exist_ok=True)
         json_report.write(results, target)
         written.append(target)
+    chosen = any((json_path, junit_path, html_path))  # report options name the reports wanted
     for result in results:
         label = _safe(result.card)
-        if not json_path:
+        if not chosen:
             target = out / f"{label}.json"
             target.parent.mkdir(parents=True, exist_ok=True)
             json_report.write(result, target)
@@ -200,6 +203,8 @@ def _write_reports(results, reports_dir, json_path, junit_path, html_path, trace
                              provenance=result.provenance)
             written.append(target)
     for path, default, writer in ((junit_path, "junit.xml", junit.write), (html_path, "report.html", html.write)):
+        if chosen and not path:
+            continue
         target = Path(path) if path else out / default
         target.parent.mkdir(parents=True, exist_ok=True)
         writer(results, target)

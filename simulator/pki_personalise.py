@@ -18,6 +18,9 @@ import datetime as _dt
 import functools
 import os
 import random as _random
+from pathlib import Path
+
+import yaml
 
 from . import certs, crypto, sm2
 from .card import Card
@@ -142,16 +145,38 @@ def personalise_pki(image: dict, seed: int | None = None) -> dict:
     return card.export_image()
 
 
+SAMPLE_PKI = Path(__file__).with_name("profiles") / "sample-gen3-pki.yaml"
+
+
 @functools.cache
 def sample_pki_image() -> dict:
-    """The built-in gen3 sample image with its PKI application personalised (once per process).
+    """The built-in gen3 sample image with its PKI application personalised.
 
-    The sample keeps its own shape (samples._sample): only the PKI files of the personalised
-    card are added. Callers get it through samples.sample_image("gen3"), which deep-copies it.
+    The PKI files come from profiles/sample-gen3-pki.yaml, the output of this module's issuing flow
+    for the sample card (`python -m simulator.pki_personalise` writes it again): shipping it as data
+    saves every process the SM2 key generation and signing. The sample keeps its own shape
+    (samples._sample): only the PKI files are added. Callers get it through
+    samples.sample_image("gen3"), which deep-copies it.
     """
     from . import samples  # late: samples reaches this module from sample_image
 
     base = samples._sample(3)
-    done = personalise_pki(base, samples.PKI_SEED)
-    pki_files = {path: value for path, value in done["files"].items() if path.startswith("PKI/")}
+    with open(SAMPLE_PKI, encoding="utf-8") as f:
+        pki_files = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["files"]
     return {**base, "files": {**(base.get("files") or {}), **pki_files}}
+
+
+def personalise_sample() -> dict:
+    """Run the issuing flow on the gen3 sample card; returns its PKI files (path -> hex)."""
+    from . import samples
+
+    done = personalise_pki(samples._sample(3), samples.PKI_SEED)
+    return {path: value for path, value in done["files"].items() if path.startswith("PKI/")}
+
+
+if __name__ == "__main__":  # regenerate the shipped sample PKI data
+    header = ("# The gen3 sample card's PKI application as the issuing flow of simulator/pki_personalise.py\n"
+              "# leaves it (seed samples.PKI_SEED; fictional test CA). Regenerate with\n"
+              "#   python -m simulator.pki_personalise\n")
+    SAMPLE_PKI.write_text(header + yaml.safe_dump({"files": personalise_sample()}, width=200), encoding="utf-8")
+    print(f"wrote {SAMPLE_PKI}")

@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
+# Subcommand -> "module:attribute", imported only when that subcommand runs (a `sscard run` need
+# not load Textual, and `sscard --help` stays quick).
+COMMANDS = {
+    "run": "conformance.cli_run:run",              # the conformance suite
+    "vectors": "conformance.cli_run:vectors",      # vectors check | from-session
+    "serve": "sscard.serve:serve",                 # cards in pcscd's vpcd virtual readers
+    "doctor": "sscard.doctor:doctor",              # PC/SC readiness check
+    "card": "sscard.card_cmd:card",                # card new | show | read
+    "tui": "tui.cli:tui",                          # the Textual app
+    "record": "conformance.record:record",         # relay a physical card and record its session
+    "apdu": "sscard.apdu_cmd:apdu",                # send APDUs to a card
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sscard")
 def cli() -> None:
     """Simulator and conformance tester for the PRC social security card (社会保障卡)."""
-
-
-from .doctor import doctor  # noqa: E402  (PC/SC readiness check)
-from .serve import serve  # noqa: E402  (vpcd virtual reader)
-from .card_cmd import card  # noqa: E402  (card new|show|read)
-from conformance.cli_run import run, vectors  # noqa: E402  (conformance suite: run, vectors check|from-session)
-from tui.cli import tui  # noqa: E402  (the Textual app)
-from conformance.record import record  # noqa: E402  (relay a physical card and record its session)
-from .apdu_cmd import apdu  # noqa: E402  (send APDUs to a card)
-
-cli.add_command(serve)
-cli.add_command(doctor)
-cli.add_command(card)
-cli.add_command(run)
-cli.add_command(vectors)
-cli.add_command(tui)
-cli.add_command(record)
-cli.add_command(apdu)
 
 
 def main() -> None:
