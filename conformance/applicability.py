@@ -7,6 +7,7 @@ evaluated by walking the tree ourselves: no `eval`, so a vector file cannot run 
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 
 VARIABLES = {
@@ -37,12 +38,7 @@ class Applicability:
 
     def __init__(self, text: str):
         self.text = text.strip() or "True"
-        try:
-            tree = ast.parse(self.text, mode="eval")
-        except SyntaxError as exc:
-            raise ApplicabilityError(f"not an expression: {exc.msg}") from None
-        _check(tree.body)
-        self._tree = tree.body
+        self._tree = _parsed(self.text)
 
     def evaluate(self, context: dict) -> bool:
         return bool(_eval(self._tree, context))
@@ -54,6 +50,17 @@ class Applicability:
 
     def __repr__(self) -> str:
         return f"Applicability({self.text!r})"
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str):
+    """The checked expression tree (cached: many cases share one expression; trees are only read)."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise ApplicabilityError(f"not an expression: {exc.msg}") from None
+    _check(tree.body)
+    return tree.body
 
 
 def _check(node) -> None:

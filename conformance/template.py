@@ -10,6 +10,7 @@ grammar is checked with `ast` against a whitelist when the vector file loads; no
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import re
 from dataclasses import dataclass
@@ -119,7 +120,9 @@ def _literal(chunk: str) -> str:
     return digits
 
 
+@functools.lru_cache(maxsize=8192)
 def _expression(source: str):
+    # cached: the suite repeats the same placeholders hundreds of times, and the tree is only read
     try:
         tree = ast.parse(source.strip(), mode="eval").body
     except SyntaxError as exc:
