@@ -30,9 +30,24 @@ def personalised() -> dict:
     return personalise_pki(blank_image(), seed=11)
 
 
-@pytest.fixture(params=["personalise_pki", "builtin"])
-def card(request, personalised) -> Card:
-    image = personalised if request.param == "personalise_pki" else sample_image("gen3")
+@pytest.fixture(scope="module")
+def made_by_card_new(tmp_path_factory) -> dict:
+    """A gen3 card as `sscard card new --profile gen3` writes it (the issue's acceptance 2)."""
+    from click.testing import CliRunner
+
+    from simulator.image import load_image
+    from sscard.cli import cli
+
+    out = tmp_path_factory.mktemp("card-new") / "card.yaml"
+    result = CliRunner().invoke(cli, ["card", "new", "--profile", "gen3", "--out", str(out), "--seed", "4"])
+    assert result.exit_code == 0, result.output
+    return dict(load_image(out))
+
+
+@pytest.fixture(params=["personalise_pki", "builtin", "card-new"])
+def card(request, personalised, made_by_card_new) -> Card:
+    image = {"personalise_pki": personalised, "builtin": sample_image("gen3"),
+             "card-new": made_by_card_new}[request.param]
     c = Card.from_dict(image, random=Forced())
     c.power_on()
     return c
@@ -110,7 +125,7 @@ def test_the_whole_pki_flow(card):
         rs = DSASignature.load(cert["signature_value"].native)  # DER r, s: pysmx takes raw r ‖ s
         raw = rs["r"].native.to_bytes(32, "big") + rs["s"].native.to_bytes(32, "big")
         assert pysmx_sm2.Verify(raw, tbs.dump(), ca.pub64, 64, uid=b"1234567812345678")
-        assert cert.subject.native["common_name"] == "张三" and cert.issuer == x509.Certificate.load(ca.certificate).subject
+        assert cert.subject.native["common_name"] == card.image["data"]["SSSE/EF06"]["09"] and cert.issuer == x509.Certificate.load(ca.certificate).subject
         assert usage in cert.key_usage_value.native
         assert certs.describe_certificate(der)["ssn"] == ssn
         ok(card, "00A4000002" + pub_fid)
