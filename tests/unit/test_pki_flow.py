@@ -16,7 +16,7 @@ from simulator import Card, certs
 from simulator.image import ImageError, load_image, save_image
 from simulator.pki_personalise import PersonalisationError, personalise_pki, sample_pki_image
 from simulator.samples import PKI_SEED, sample_image
-from test_pki_commands import (ADF1_NAME, ADMIN, ENV, GOOD_MK, IMP, MK, PKI_NAME, USER, V, Forced, blank_image, card_at,
+from pkikit import (ADF1_NAME, ADMIN, ENV, GOOD_MK, IMP, MK, PKI_NAME, USER, V, Forced, blank_image, card_at,
                                challenge, change_mk_apdu, change_pin_apdu, pad80, send, SIGN_REFS, sm4, sw,
                                verify, verify_ct)
 
