@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -124,3 +126,22 @@ class Recording:
 def restart_pcscd() -> None:
     """Bring pcscd back (idempotent); used in finally blocks after killing it."""
     subprocess.run([str(PCSCD_UP)], check=True, timeout=60, capture_output=True)
+
+
+def sscard(*args, **kw) -> subprocess.Popen:
+    """`python -m sscard ARGS` as a real subprocess, output unbuffered and merged."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "sscard", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def wait_card(reader: str, timeout: float = 20.0) -> bytes:
+    """The ATR of the card that appears in `reader` (fails after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        atr = card_present(reader)
+        if atr:
+            return atr
+        time.sleep(0.1)
+    raise AssertionError(f"no card appeared in {reader}")
+

@@ -4,13 +4,11 @@ recorder relays it to slot 0, and an application on slot 0 must not see the diff
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 
-from pcsckit import READERS, ROOT, SELECT_SSSE, Recording, card_present, connect, served, tx, wait_slot_empty
+from pcsckit import (READERS, SELECT_SSSE, Recording, card_present, connect, served, sscard, tx,
+                     wait_card, wait_slot_empty)
 from conformance.record import CardRelay
 from conformance.sessions import load_session
 from conformance.transport import PcscTransport
@@ -38,20 +36,8 @@ def expected_answers(image_path) -> list[str]:
     return [card.transmit(bytes.fromhex(a)).hex().upper() for a in APDUS]
 
 
-def sscard(*args, **kw):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "sscard", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
-
-
 def wait_atr(reader: str, timeout: float = 20.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        atr = card_present(reader)
-        if atr:
-            return atr.hex().upper()
-        time.sleep(0.1)
-    raise AssertionError(f"no card appeared in {reader}")
+    return wait_card(reader, timeout).hex().upper()
 
 
 def finish(proc, timeout: float = 20.0) -> str:

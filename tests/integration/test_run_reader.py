@@ -11,12 +11,11 @@ import sys
 
 import pytest
 
-from pcsckit import READERS, ROOT, served
+from pcsckit import READERS, ROOT, served, sscard, wait_card
 from simulator import Card
 from simulator.defects import DEFECTS
 from simulator.image import save_image
 from simulator.samples import sample_image
-from test_serve_cli import sscard, wait_card
 
 
 def run_suite(*args, report) -> dict:

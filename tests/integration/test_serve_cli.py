@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
-from pcsckit import READERS, ROOT, SELECT_SSSE, card_present, connect, tx, wait_slot_empty
+from pcsckit import READERS, SELECT_SSSE, connect, sscard, tx, wait_card, wait_slot_empty
 from simulator import Card
 from simulator.image import save_image
-
-
-def sscard(*args, **kw):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "sscard", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
-
-
-def wait_card(reader: str, timeout: float = 20.0) -> bytes:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        atr = card_present(reader)
-        if atr:
-            return atr
-        time.sleep(0.1)
-    raise AssertionError(f"no card appeared in {reader}")
 
 
 def test_serve_two_images_trace_and_clean_sigterm(tmp_path):
