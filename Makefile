@@ -32,11 +32,13 @@ fuzz: setup-test
 	  $(PY) -m fuzz.fuzz_loaders -runs=$(or $(FUZZ_LOADER_RUNS),200000) -seed=1 -artifact_prefix=reports/ >> reports/fuzz.log 2>&1 || status=$$?; \
 	  grep -E '^(fuzz_|Done|==|Traceback|AssertionError)' reports/fuzz.log; exit $$status
 
-## make soak: tearing with many kills, 100,000 APDUs through pcscd with restarts, 1,000 cards in one process
+## make soak: tearing with many kills (10,000 forked, 1,000 real through pcscd), 100,000 APDUs through pcscd with restarts, 1,000 cards in one process
 SOAK_TEAR_RUNS ?= 1000
+SOAK_FORK_TEAR_RUNS ?= 10000
 soak: setup-test
 	@scripts/pcscd-up
 	@status=0; \
+	  SSCARD_TEAR_FORK_RUNS=$(SOAK_FORK_TEAR_RUNS) $(PY) -m pytest -q -s -p no:cacheprovider tests/unit/test_tearing_inprocess.py || status=$$?; \
 	  SSCARD_TEAR_RUNS=$(SOAK_TEAR_RUNS) $(PY) -m pytest -q -s -p no:cacheprovider tests/integration/test_tearing.py || status=$$?; \
 	  $(PY) -m benchmarks.soak || status=$$?; \
 	  $(PY) -m benchmarks.scale || status=$$?; \
