@@ -60,7 +60,10 @@ def _construct(loader, node, keys: tuple, lines: dict):
 
 
 
-def parse_image(text: str, source: str = "<memory>", path: Path | None = None) -> Image:
+def parse_image(text: str, source: str = "<memory>", path: Path | None = None,
+                validate=None, kind: str = "card image") -> Image:
+    """Parse with line numbers; `validate(image)` (default: the card image's top level) and `kind`
+    let other images (the PSAM's) reuse the same machinery and error messages."""
     loader = _Loader(text)
     lines: dict[tuple, int] = {}
     try:
@@ -72,22 +75,22 @@ def parse_image(text: str, source: str = "<memory>", path: Path | None = None) -
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        raise ImageError(source, 1, "a card image is a YAML mapping (profile:, data:, keys:, ...)")
+        raise ImageError(source, 1, f"a {kind} is a YAML mapping (profile:, data:, keys:, ...)")
     image = Image(data)
     image.source, image.path, image.lines = source, path, lines
-    validate_top(image)
+    (validate or validate_top)(image)
     return image
 
 
-def load_image(path) -> Image:
+def load_image(path, validate=None, kind: str = "card image") -> Image:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ImageError(str(path), None, f"cannot read card image: {exc.strerror}") from None
+        raise ImageError(str(path), None, f"cannot read {kind}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        raise ImageError(str(path), None, f"card image is not UTF-8 text: {exc}") from None
-    return parse_image(text, str(path), path)
+        raise ImageError(str(path), None, f"{kind} is not UTF-8 text: {exc}") from None
+    return parse_image(text, str(path), path, validate, kind)
 
 
 def from_dict(data: dict, source: str = "<memory>") -> Image:
