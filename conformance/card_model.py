@@ -46,8 +46,8 @@ def df_after(command: bytes, sw: int | None, current: str) -> str:
     data = command[5:5 + command[4]] if len(command) > 5 else b""
     if p1 == 0x04 and data:
         return _BY_NAME.get(bytes(data), current)
-    if p1 == 0x00:
-        if not data or data == b"\x3f\x00":
+    if p1 in (0x00, 0x01):  # P1 01: a child DF by FID (R2-1)
+        if p1 == 0x00 and (not data or data == b"\x3f\x00"):
             return "MF"
         fid = data.hex().upper()
         if current in PKI_TREE and fid == "DF01":

@@ -15,7 +15,7 @@ PKI_TREE = ("PKI", "ADF1")
 # Names under which a card image may hold the keys of a DF (design.md allows "SSSE/DF01").
 _KEY_HOLDERS = {
     "ADF1": ("PKI", "SS.CERT.ADF1", "PKI/SS.CERT.ADF1", "ADF1"),
-    "PKI": ("PKI", "SS.CERT.ADF1", "PKI/SS.CERT.ADF1"),
+    "PKI": ("PKI/DF",),  # the PKI DF's own keys (R2-3); an image's "PKI" holds SS.CERT.ADF1's
 }
 
 

@@ -75,8 +75,9 @@ def pki_change_pin(ctx: Context, who, new_pin, challenge, old_pin=None) -> bytes
 
 
 def pki_change_mk(ctx: Context, new_mk, challenge, p2="00") -> bytes:
-    """BODY ‖ MAC of `84 D4 01 P2 24` with the current master key as the old one (§4.19.9)."""
-    old, _ = ctx.card.key("ADF1/00")
+    """BODY ‖ MAC of `84 D4 01 P2 24` with the current master key as the old one (§4.19.9): the
+    PKI DF's own while the PKI DF is current (R2-3), else SS.CERT.ADF1's."""
+    old, _ = ctx.card.key("PKI/00" if ctx.current_df == "PKI" else "ADF1/00")
     body, tag = crypto.pki_change_mk(old, _b(new_mk, "new_mk"), int(str(p2), 16), _b(challenge, "challenge"))
     return body + tag
 

@@ -16,7 +16,7 @@ import os
 import random as _random
 
 from . import crypto, gb11643
-from .samplekeys import DF_KEY_REFS, SSSE_KEY_REFS
+from .samplekeys import DF_KEY_REFS, PKI_KEY_HOLDERS, SSSE_KEY_REFS
 
 RID = "D156000005"
 
@@ -102,8 +102,8 @@ def photo_jpeg(rng: _random.Random) -> bytes:
 def _key_refs(generation: int) -> dict[str, tuple[str, ...]]:
     """The same DF / key-reference set as the sample images (samplekeys)."""
     refs = {"SSSE": SSSE_KEY_REFS + (("0D",) if generation == 3 else ()), **DF_KEY_REFS}
-    if generation == 3:
-        refs["PKI"] = ("00",)
+    if generation == 3:     # SS.CERT.ADF1's master key and the PKI DF's own (R2-3)
+        refs.update({holder: ("00",) for holder in PKI_KEY_HOLDERS})
     return refs
 
 

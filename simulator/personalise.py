@@ -14,12 +14,15 @@ from .security import Pin
 
 _HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})*$")
 PKI_HOLDER = "PKI/SS.CERT.ADF1"
+PKI_DF_KEYS = "PKI/DF"  # the image's name for the PKI DF's own keys (R2-3); "PKI" stays SS.CERT.ADF1
 
 
 def df_path(model: Model, name: str) -> str | None:
-    """Accept "SSSE", "DF01", "SSSE/DF01", "PKI" (the PKI keys live in SS.CERT.ADF1)."""
+    """Accept "SSSE", "DF01", "SSSE/DF01", "PKI" (the PKI keys live in SS.CERT.ADF1), "PKI/DF"."""
     if name == "PKI" and PKI_HOLDER in model.dfs:
         return PKI_HOLDER
+    if name == PKI_DF_KEYS and "PKI" in model.dfs:
+        return "PKI"
     if name in model.dfs:
         return name
     if f"SSSE/{name}" in model.dfs:
@@ -242,7 +245,7 @@ def _same_file(image: Image, path: str, original, ef: TransparentEF) -> bool:
 def _export_keys(model: Model) -> dict:
     out: dict = {}
     for path, df in model.dfs.items():
-        name = "PKI" if path == PKI_HOLDER else path.removeprefix("SSSE/")
+        name = {PKI_HOLDER: "PKI", "PKI": PKI_DF_KEYS}.get(path) or path.removeprefix("SSSE/")
         for number, key in df.keys.items():
             if not key.versions:
                 continue

@@ -18,14 +18,15 @@ DEFAULT_SWITCHES = {
     "pin_tries": 3, "key_tries": 3, "default_pin": "123456", "pki_user_pin": "123456",
     "pki_admin_pin": "12345678", "g3_read_key": "0A", "ac": {}, "key_version_byte": "select",
     "challenge_scope": "until-used", "sm2_pub_prefix": "CA40", "mac_error_sw": "6988", "an_pad": "00",
-    "sizes": {}, "generation": None,
+    "sizes": {}, "generation": None, "pki_write_pin": "either",
 }
 DEFAULT_SIZES = {"EF07": 1024, "EF08": 8192, "0018": 2048, "0019": 2048}
 CHOICES = {
     "transport": ("t0", "t1"), "select_mf": ("accept", "reject"), "g3_read_key": ("0A", "none"),
     "key_version_byte": ("select", "ignore"), "challenge_scope": ("until-used", "next-command"),
-    "mac_error_sw": ("6988", "9302"), "an_pad": ("00", "20"),
+    "mac_error_sw": ("6988", "9302"), "an_pad": ("00", "20"), "pki_write_pin": ("either", "admin"),
 }
+PKI_WRITE_AC = {"either": "either(PIN(user),PIN(admin))", "admin": "PIN(admin)"}  # R2-4, PD-27
 ROLE_OF = {"MK": "external", "UK": "external", "RK": "external", "UK-EF0D": "external",
            "IRK": "internal", "PUK": "mac", "RPK": "mac", "AMK": "mac"}
 
@@ -88,7 +89,7 @@ def build(image: Image) -> Model:
     variables = {
         "$g3_read": "free" if sw["g3_read_key"] == "none" else "key(0A)",
         "$dir_sfi": dir_sfi, "$dir_ef": f"EF{dir_sfi:02X}",
-        "$ssse_keys": profile_data()["ssse_keys"],
+        "$ssse_keys": profile_data()["ssse_keys"], "$pki_write": PKI_WRITE_AC[sw["pki_write_pin"]],
         **{f"$size_{k}": v for k, v in sw["sizes"].items()},
     }
     mf = DF("MF", 0x3F00)

@@ -29,6 +29,9 @@ DF_KEY_REFS = {                                                  # §5.1.2
     "DF07": ("81", "83"),
 }
 PKI_DESIGNATION = "SS.CERT.ADF1"
+# card-image key holder -> §5.5 label designation: in images "PKI" is SS.CERT.ADF1 (revision 1),
+# "PKI/DF" the PKI DF, whose label designation is "PKI" (R2-3)
+PKI_KEY_HOLDERS = {"PKI": PKI_DESIGNATION, "PKI/DF": "PKI"}
 
 
 def root_label(designation: str, p2: str) -> str:
@@ -56,14 +59,16 @@ def _sample_keys(generation: int) -> dict[str, dict[str, str]]:
     refs = {"SSSE": SSSE_KEY_REFS + (("0D",) if generation == 3 else ()), **DF_KEY_REFS}
     keys = {d: {p2: sample_key(generation, d, p2).hex().upper() for p2 in p2s}
             for d, p2s in refs.items()}
-    if generation == 3:     # the PKI master key is not diversified (§5.5)
-        pki_mk = crypto.sample_root_key(root_label(PKI_DESIGNATION, "00"))
-        keys["PKI"] = {"00": pki_mk.hex().upper()}
+    if generation == 3:     # the PKI master keys are not diversified (§5.5)
+        for image_name, designation in PKI_KEY_HOLDERS.items():
+            mk = crypto.sample_root_key(root_label(designation, "00"))
+            keys[image_name] = {"00": mk.hex().upper()}
     return keys
 
 
 def sample_keys(generation: int) -> dict[str, dict[str, str]]:
-    """{"SSSE": {"00": HEX, ...}, "DF01": {"81": HEX, ...}, ..., "DF07": {...}}, plus
-    "PKI": {"00": HEX} on gen3. A fresh copy each call: callers may change it."""
+    """{"SSSE": {"00": HEX, ...}, "DF01": {"81": HEX, ...}, ..., "DF07": {...}}, plus on gen3
+    "PKI": {"00": HEX} (SS.CERT.ADF1) and "PKI/DF": {"00": HEX} (the PKI DF, R2-3), named as a
+    card image names them. A fresh copy each call: callers may change it."""
     generation_algorithm(generation)
     return copy.deepcopy(_sample_keys(generation))

@@ -18,7 +18,9 @@ from ._target import require
 ADF1 = "PKI/SS.CERT.ADF1"
 USER, ADMIN = "PIN(user)", "PIN(admin)"
 NEED_USER = (frozenset({USER}),)  # PD-27: 8040, 804E
-NEED_ADMIN = (frozenset({ADMIN}),)  # PD-27: 804A, 80C2
+# PD-27 revised (R2-4): 804A, 80C2 and the certificate writes take either PKI PIN, or only the
+# admin PIN with the switch pki_write_pin: admin (revision 1)
+NEED_WRITE = {"either": (frozenset({USER}), frozenset({ADMIN})), "admin": (frozenset({ADMIN}),)}
 PUBLIC, PRIVATE = "public-key", "private-key"  # EF kinds of the profile (§2.6)
 SIGN_PUB, SIGN_PRIV, ENC_PUB, ENC_PRIV = 0x0012, 0x0013, 0x0014, 0x0015
 
@@ -77,6 +79,10 @@ def key_file(card, fid: bytes, kind: str, only: int | None = None) -> Transparen
 
 def pub_prefix(card) -> bytes:
     return bytes.fromhex(str(card.model.switches["sm2_pub_prefix"]))  # PD-27, §9
+
+
+def _require_write_pin(card) -> None:
+    require(card, NEED_WRITE[card.model.switches["pki_write_pin"]])
 
 
 def _store(card, ef: TransparentEF, value: bytes) -> None:
@@ -155,7 +161,7 @@ def load_sm4_key(card, apdu):
         raise CardStatus(0x6A86)
     if len(apdu.data) != 0x12:
         raise CardStatus(0x6700)
-    require(card, NEED_ADMIN)
+    _require_write_pin(card)
     parts = objects(apdu.data, (0xC1, 16))
     if parts is None:
         raise CardStatus(0x6A80)
@@ -179,7 +185,7 @@ def _import_public(card, data: bytes):
     parts = objects(data, (0xC0, 2), (0xCA, 64))
     if parts is not None:
         ef = key_file(card, parts[0], PUBLIC, ENC_PUB)
-    require(card, NEED_ADMIN)
+    _require_write_pin(card)
     if parts is None or not sm2.on_curve(parts[1]):
         raise CardStatus(0x6A80)
     _store(card, ef, pub_prefix(card) + parts[1])
@@ -194,7 +200,7 @@ def _import_private(card, data: bytes):
         ef = key_file(card, parts[0], PRIVATE, ENC_PRIV)
     if card.sec.import_key is None:
         raise CardStatus(0x6985)
-    require(card, NEED_ADMIN)
+    _require_write_pin(card)
     # Like the challenge (PD-11), the import key is used up once the command gets past the
     # checks that leave the card untouched: one 80C2 C001 per 804A, whatever it then answers.
     wrap_key, card.sec.import_key = card.sec.import_key, None

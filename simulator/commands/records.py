@@ -33,8 +33,8 @@ def read_record(card, apdu):
 @command("UPDATE RECORD", 0x00, 0xDC, data="required")
 def update_record(card, apdu):
     p1, p2, data = apdu.p1, apdu.p2, apdu.data
-    mode, sfi = p2 & 0x07, p2 >> 3
-    if mode not in (0x04, 0x03) or sfi == 31 or (mode == 0x03 and p1 != 0):
+    mode, sfi = p2 & 0x07, p2 >> 3  # 04 record number, 00 record identifier (R2-2), 03 append
+    if mode not in (0x04, 0x00, 0x03) or sfi == 31 or (mode == 0x03 and p1 != 0):
         raise CardStatus(0x6A86)
     ef = ef_by_sfi(card, sfi)
     cyclic = isinstance(ef, CyclicEF)
@@ -43,9 +43,11 @@ def update_record(card, apdu):
     if cyclic:
         number, length = 1, ef.length
     else:
-        if p1 == 0 or p1 > len(ef.records):
+        # identifier mode: the first record whose first byte is P1; the new first byte is not compared
+        number = (ef.find(p1) if mode == 0x00 else p1) if p1 else None
+        if number is None or number > len(ef.records):
             raise CardStatus(0x6A83)
-        number, length = p1, len(ef.records[p1 - 1])
+        length = len(ef.records[number - 1])
     if len(data) != length:
         raise CardStatus(0x6700)
     require(card, ef.write_ac_of(number))

@@ -11,18 +11,21 @@ from . import command
 @command("SELECT", 0x00, 0xA4, in_blocked_app=True)
 def select(card, apdu):
     p1, p2, data = apdu.p1, apdu.p2, apdu.data
-    if p1 not in (0x00, 0x02, 0x04) or p2 not in (0x00, 0x0C):
+    if p1 not in (0x00, 0x01, 0x02, 0x04) or p2 not in (0x00, 0x0C):
         raise CardStatus(0x6A86)
     if p1 == 0x04:
         if data is None or len(data) > 16:
             raise CardStatus(0x6700)
         target = card.model.by_aid.get(data)
     elif data is None:
-        if p1 == 0x02:
+        if p1 != 0x00:  # only P1 00 without data means the MF
             raise CardStatus(0x6700)
         target = card.mf
     elif len(data) != 2:
         raise CardStatus(0x6700)
+    elif p1 == 0x01:  # a child DF of the current DF (R2-1: regional readers select DF03 so)
+        node = card.current_df.children.get((data[0] << 8) | data[1])
+        target = node if isinstance(node, DF) else None
     else:
         target = _by_fid(card, (data[0] << 8) | data[1], ef_only=p1 == 0x02)
     if target is None or (target is card.mf and card.model.switches["select_mf"] == "reject"):

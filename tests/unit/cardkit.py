@@ -120,7 +120,8 @@ def gen_of(card: Card) -> int:
 
 
 def key(gen: int, df: str, ref: str) -> bytes:
-    """A sample card key (§5.5); df is SSSE, DF01..DF07 or PKI."""
+    """A sample card key (§5.5); df is SSSE, DF01..DF07, PKI (SS.CERT.ADF1) or PKI/DF (R2-3),
+    named as a card image names them."""
     return bytes.fromhex(sample_keys(gen)[df][ref.upper()])
 
 
@@ -128,8 +129,11 @@ def algorithm(gen: int) -> str:
     return "sm4" if gen == 3 else "3des"
 
 
+PKI_KEYS = ("PKI", "PKI/DF")  # the sm4-direct master keys of SS.CERT.ADF1 and of the PKI DF
+
+
 def scheme(gen: int, df: str = "SSSE") -> str:
-    if df == "PKI":
+    if df in PKI_KEYS:
         return "sm4-direct"
     return "sm4-session" if gen == 3 else "des-session"
 
@@ -142,7 +146,7 @@ def ext_auth(gen: int, df: str, ref: str, r: bytes, d: bytes | None = None, vers
              value: bytes | None = None) -> str:
     """EXTERNAL AUTHENTICATE APDU with the right cryptogram for challenge r (§5.4.2-§5.4.5)."""
     k = value if value is not None else key(gen, df, ref)
-    if df == "PKI":
+    if df in PKI_KEYS:
         body = crypto.external_cryptogram("sm4-direct", k, r)
     else:
         d = crypto.r8(r) if d is None else d
@@ -157,7 +161,7 @@ def authenticate(card: Card, ref: str, df: str | None = None) -> str:
     df names the key's owner (default: SSSE for b8 = 0, else the current DF)."""
     if df is None:
         df = card.current_df.name if int(ref, 16) & 0x80 else "SSSE"
-        df = "PKI" if df == "SS.CERT.ADF1" else df
+        df = {"SS.CERT.ADF1": "PKI", "PKI": "PKI/DF"}.get(df, df)
     r = challenge(card)
     return sw(card, ext_auth(gen_of(card), df, ref, r))
 

@@ -58,9 +58,12 @@ def test_sm4_direct_pki_master_key():
     assert sw(card, ext_auth(3, "PKI", "00", r)) == "9000"
     r = challenge(card, 16)
     assert sw(card, ext_auth(3, "PKI", "00", r, version=1)) == "6700"  # Lc 11 for sm4-direct
-    select_df(card, "PKI")
+    select_df(card, "PKI")  # the PKI DF has its own master key (R2-3): SS.CERT.ADF1's is wrong there
     r = challenge(card, 16)
-    assert sw(card, ext_auth(3, "PKI", "00", r)) == "6A88"  # the PKI DF itself has no key
+    assert sw(card, ext_auth(3, "PKI", "00", r)) == "63C2"
+    r = challenge(card, 16)
+    assert sw(card, ext_auth(3, "PKI/DF", "00", r)) == "9000"
+    assert ("PKI", 0) in card.sec.status
 
 
 # --- the SW table -----------------------------------------------------------------------------

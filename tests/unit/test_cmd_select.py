@@ -119,7 +119,7 @@ def test_fid_select_never_returns_data(p2):
     pytest.param("00A4040C0C" + PKI_NAME, "6A82", id="PKI name on gen2"),
     pytest.param("00A4000002DF01", "6A82", id="DF01 from the MF"),
     pytest.param("00A4000002EF05", "6A82", id="EF05 from the MF"),
-    pytest.param("00A40100023F00", "6A86", id="P1 01"),
+    pytest.param("00A40300023F00", "6A86", id="P1 03"),
     pytest.param("00A40800023F00", "6A86", id="P1 08"),
     pytest.param("00A40300023F00", "6A86", id="P1 03"),
     pytest.param("00A40004023F00", "6A86", id="P2 04"),
@@ -266,7 +266,7 @@ FAILING_SELECTS = {
     "6A82 unknown name": ("00A4040C06D15600000599", "6A82"),
     "6A82 unknown FID": ("00A40000021234", "6A82"),
     "6A82 P1 02 DF": ("00A4020002DF02", "6A82"),
-    "6A86 P1 01": ("00A40100023F00", "6A86"),
+    "6A86 P1 03": ("00A40300023F00", "6A86"),
     "6700 Lc 3": ("00A40000033F0000", "6700"),
     "6700 name Lc 17": ("00A4040011" + "00" * 17, "6700"),
 }

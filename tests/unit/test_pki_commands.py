@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from pkikit import (ADMIN, ENV, H, IMP, MK, N, SIGN_REFS, USER, V, card_at, challenge, change_mk_apdu,
+from pkikit import (ADMIN, ENV, H, IMP, MK, N, SIGN_REFS, USER, V, blank_image, card_at, challenge, change_mk_apdu,
                     change_pin_apdu, pad80, pin_tries, pki_file, pysmx_sm2, send, sm4, sm4_mac, sw, verify,
                     with_envelope_keys)
 
@@ -144,14 +144,22 @@ def test_cardholder_verify_in_pki_and_other_p1():
     assert sw(card, "0020020003123456") == "6A86"
 
 
-@pytest.mark.parametrize("apdu", ["8040000008" + SIGN_REFS, ENV.fields["APDU"], IMP.fields["APDU_LOADKEY"],
-                                  IMP.fields["APDU_PUB"]])
-def test_commands_without_their_pin(apdu):
+@pytest.mark.parametrize("apdu", ["8040000008" + SIGN_REFS, ENV.fields["APDU"]])
+def test_user_commands_without_the_user_pin(apdu):
     card = card_at(image=with_envelope_keys())
     assert sw(card, apdu) == "6982"
-    other = 0x00 if apdu[:4] in ("8040", "804E") else 0x81  # the other PIN does not do
-    assert verify(card, other, ADMIN if other == 0 else USER) == "9000"
+    assert verify(card, 0x00, ADMIN) == "9000"  # the admin PIN does not do (PD-27)
     assert sw(card, apdu) == "6982"
+
+
+@pytest.mark.parametrize("apdu", [IMP.fields["APDU_LOADKEY"], IMP.fields["APDU_PUB"]])
+@pytest.mark.parametrize("switch, user_pin_sw", [("either", "9000"), ("admin", "6982")])
+def test_write_commands_need_a_pki_pin(apdu, switch, user_pin_sw):
+    """804A, 80C2: either PKI PIN (R2-4, PD-27 revised), only the admin PIN with pki_write_pin: admin."""
+    card = card_at(image=blank_image(pki_write_pin=switch))
+    assert sw(card, apdu) == "6982"  # neither PIN verified
+    assert verify(card, 0x81, USER) == "9000"
+    assert sw(card, apdu) == user_pin_sw
 
 
 def test_import_private_needs_admin_and_the_import_key():

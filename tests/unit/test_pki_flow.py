@@ -296,12 +296,14 @@ def test_export_follows_the_recorded_reference():
     assert sw(card, "80C9828000") == "6A88"
 
 
-def test_certificate_files_need_the_admin_pin():
-    card = card_at()
+@pytest.mark.parametrize("switch, user_pin_sw", [("either", "9000"), ("admin", "6982")])
+def test_certificate_files_need_a_pki_pin(switch, user_pin_sw):
+    """Certificate writes: either PKI PIN (R2-4), the admin PIN only with pki_write_pin: admin."""
+    card = card_at(pki_write_pin=switch)
     assert sw(card, "00A4000C020018") == "9000"
     assert sw(card, "00D6000003308203") == "6982"
     assert verify(card, 0x81, USER) == "9000"
-    assert sw(card, "00D6000003308203") == "6982"
+    assert sw(card, "00D6000003308203") == user_pin_sw
     assert verify(card, 0x00, ADMIN) == "9000"
     assert sw(card, "00A4000C020019") == "9000"
     assert sw(card, "00D607FE03AABBCC") == "6A84"  # 2048 bytes (PD-26)
@@ -321,7 +323,8 @@ def test_key_and_pin_commands_need_ss_cert_adf1():
     assert sw(card, "80C9828000") == "6A82"
     assert sw(card, ENV.fields["APDU"]) == "6A82"
     assert sw(card, V["PKI-CHANGE-ADMIN-PIN"].fields["APDU"]) == "6A88"
-    assert sw(card, GOOD_MK) == "6A88"
+    assert sw(card, GOOD_MK[:6] + "05" + GOOD_MK[8:]) == "6A88"  # no key 05 in the PKI DF
+    assert sw(card, GOOD_MK) == "6984"  # key 00 is the PKI DF's own (R2-3): it needs a challenge
 
 
 
