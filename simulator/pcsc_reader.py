@@ -5,7 +5,9 @@
     data, sw1, sw2 = conn.transmit([0x00, 0xB2, 0x01, 0x2C, 0x00])
 
 `register(reader)` (or `with installed(card) as reader:`) also makes it appear in
-`smartcard.System.readers()` under the name "sscard virtual reader".
+`smartcard.System.readers()` under the name "sscard virtual reader". A PSAM (simulator.psam)
+is a card like the others: `installed(card, psam=Psam.builtin())` adds a second reader,
+"sscard virtual PSAM reader" (`reader.psam_reader`), as a terminal's second slot.
 
 The power rules copy what pcscd does with a vpcd card (observed on pcsc-lite 2.x), so a program
 sees the same thing on both paths: connect powers an unpowered card; disconnect applies its
@@ -40,6 +42,7 @@ from smartcard.scard import (
 )
 
 READER_NAME = "sscard virtual reader"
+PSAM_READER_NAME = "sscard virtual PSAM reader"
 SW_FAULT = b"\x6f\x00"  # same answer the vpcd path gives when the card fails inside
 MAX_APDU = 0xFFFF  # the vpcd frame limit; keeps both paths alike
 
@@ -69,6 +72,7 @@ class EmulatedReader(Reader):
         self.card_lock = card_lock or threading.RLock()
         self.powered = False
         self._inserted = True
+        self.psam_reader: EmulatedReader | None = None  # the second slot, set by installed(psam=)
 
     @property
     def inserted(self) -> bool:
@@ -253,17 +257,23 @@ def unregister(reader: EmulatedReader) -> None:
 
 
 @contextlib.contextmanager
-def installed(card, name: str = READER_NAME):
-    """`with installed(card) as reader:` the card sits in a reader pyscard lists by name."""
+def installed(card, name: str = READER_NAME, *, psam=None, psam_name: str = PSAM_READER_NAME):
+    """`with installed(card) as reader:` the card sits in a reader pyscard lists by name; with
+    `psam=` a PSAM sits in a second reader, `reader.psam_reader`."""
     reader = register(EmulatedReader(card, name))
     try:
+        if psam is not None:
+            reader.psam_reader = register(EmulatedReader(psam, psam_name))
         yield reader
     finally:
+        if reader.psam_reader is not None:
+            unregister(reader.psam_reader)
         unregister(reader)
 
 
 __all__ = [
     "READER_NAME",
+    "PSAM_READER_NAME",
     "EmulatedReader",
     "EmulatedCardConnection",
     "atr_protocol",
