@@ -14,7 +14,7 @@ except ImportError:  # pragma: no cover
     from yaml import SafeDumper as _Dumper, SafeLoader as _Loader
 
 TOP_KEYS = {"profile", "switches", "data", "records", "files", "keys", "pins", "defects", "state",
-            "person"}
+            "person", "layout"}  # layout: EFs of DF01-DF07 declared by the image, checked in layout.py
 PROFILES = {"gen1": 1, "gen2": 2, "gen3": 3}
 
 

@@ -190,7 +190,7 @@ def export(model: Model, image: Image, blocks: dict) -> dict:
     """The model's persistent state as a card image (the original entries kept where unchanged)."""
     pad = int(model.switches["an_pad"], 16)
     out: dict = {"profile": image["profile"]}
-    for key in ("person", "switches"):
+    for key in ("person", "switches", "layout"):
         if image.get(key):
             out[key] = image[key]
     data: dict = {}

@@ -11,6 +11,7 @@ import yaml
 from . import items
 from .filesystem import DF, EF, CyclicEF, RecordEF, TransparentEF
 from .image import PROFILES, Image
+from .layout import card_tree
 from .security import ACError, Key, Pin, parse_ac
 
 DEFAULT_SWITCHES = {
@@ -95,7 +96,7 @@ def build(image: Image) -> Model:
     mf = DF("MF", 0x3F00)
     model = Model(gen, sw, mf)
     builder = _Builder(model, image, variables)
-    for entry in profile_data()["tree"]:
+    for entry in card_tree(image):  # the profile tree with the image's layout: merged in (§9.1)
         builder.df(entry, mf)
     return model
 
@@ -158,6 +159,7 @@ class _Builder:
         name = self.value(f["ef"])
         fid = int(name, 16)  # "EF05" and "0012" are both the FID in hex
         sfi = (fid & 0xFF) if df.app == "SSSE" and (fid & 0xFF) <= 30 else None  # PKI EFs: no SFI (PD-07)
+        sfi = f["sfi"] if "sfi" in f else sfi  # a layout: entry sets its own (§9.1)
         structure = f["structure"]
         read_ac, write_ac = self.ac(f.get("read"), df, f), self.ac(f.get("write"), df, f)
         common = dict(sfi=sfi, read_ac=read_ac, write_ac=write_ac, spec=f)
