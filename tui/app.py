@@ -38,6 +38,7 @@ class SscardApp(App):
         Binding("o", "open_report", "Open report"),
         Binding("e", "explorer", "Explorer"),
         Binding("c", "console", "Console"),
+        Binding("t", "terminal", "Terminal"),
     ]
 
     def __init__(self, *, vectors=None, image: str | None = None, report: str | None = None,
@@ -171,6 +172,13 @@ class SscardApp(App):
             return
         self.push_screen(ConsoleScreen(self.target))
 
+    def action_terminal(self) -> None:
+        from .screens.terminal import TerminalScreen
+
+        if not self._leave_modal() or isinstance(self.screen, TerminalScreen):
+            return
+        self.push_screen(TerminalScreen(self.target))
+
     def action_export(self, kind: str = "") -> None:
         from .screens.dialogs import ExportScreen
 
@@ -207,6 +215,8 @@ class SscardApp(App):
         yield SystemCommand("Open a report", "Browse a saved JSON report as a finished run (o)", self.action_open_report)
         yield SystemCommand("Card explorer", "Read the card's tree through APDUs (e)", self.action_explorer)
         yield SystemCommand("APDU console", "Send APDUs by hand and read the decoded answers (c)", self.action_console)
+        yield SystemCommand("Terminal functions", "LD/T 33 iReadCardBas, iReadCard, … on a card and a PSAM (t)",
+                            self.action_terminal)
         yield SystemCommand("Show the last results", "The results of the last run or opened report", self.action_results)
         for kind in ("JSON", "JUnit", "HTML"):
             yield SystemCommand(f"Export {kind}", f"Write the last results as {kind}",
