@@ -105,6 +105,8 @@ class Psam:
         self.response: bytes | None = None  # GET RESPONSE buffer (card PD-04 rules)
         self.powered = False
 
+    command_name = staticmethod(command_name)   # for traces: the PSAM's own command names
+
     # construction ---------------------------------------------------------------------------
 
     @classmethod

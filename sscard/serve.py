@@ -10,9 +10,11 @@ from pathlib import Path
 
 import click
 
-def trace_line(label: str, capdu: bytes, rapdu: bytes, elapsed: float) -> str:
-    from simulator.commands import command_name
+def trace_line(label: str, capdu: bytes, rapdu: bytes, elapsed: float, command_name=None) -> str:
     from simulator.sw import describe
+
+    if command_name is None:
+        from simulator.commands import command_name
 
     sw = int.from_bytes(rapdu[-2:], "big") if len(rapdu) >= 2 else 0
     return (
@@ -35,6 +37,20 @@ def _load_cards(images: tuple[Path, ...], builtins: tuple[str, ...]):
     return cards
 
 
+def _load_psam(value: str | None):
+    """--psam: the built-in PSAM (no value, or a profile name), or a PSAM image file."""
+    if value is None:
+        return None
+    from simulator.psam import PROFILES, Psam
+
+    if value == "" or (value in PROFILES and not Path(value).exists()):
+        return f"builtin PSAM {value or 'default'}", Psam.builtin(value or "default")
+    try:
+        return str(value), Psam.from_image(value)
+    except Exception as exc:  # image errors name the file and line
+        raise click.ClickException(f"cannot load PSAM image {value}: {exc}") from exc
+
+
 @click.command("serve")
 @click.option("--image", "images", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Card image (YAML); repeat for more cards, one per slot.")
@@ -46,17 +62,23 @@ def _load_cards(images: tuple[Path, ...], builtins: tuple[str, ...]):
               help="vpcd slot of the first card (port 35963+slot, reader 'Virtual PCD 00 0<slot>').")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Where pcscd/vpcd runs.")
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host.")
+@click.option("--psam", "psam", is_flag=False, flag_value="", default=None, metavar="[PSAM.yaml|PROFILE]",
+              help="Also serve a PSAM in the slot after the cards: the built-in one (no value, or a "
+                   "profile: default, no-rk, des-only, sm4-only) or a PSAM image.")
 @click.option("--trace", is_flag=True, help="Log every APDU with its command name and SW meaning.")
-def serve(images, builtins, port, slot, host, allow_remote, trace):
+def serve(images, builtins, port, slot, host, allow_remote, trace, psam):
     """Serve one emulated card per image to PC/SC programs through pcscd's vpcd reader."""
     from simulator.vpcd import DEFAULT_PORT, VirtualReaderSlot
 
-    if not images and not builtins:
-        raise click.UsageError("give at least one --image CARD.yaml or --builtin gen1|gen2|gen3")
+    if not images and not builtins and psam is None:
+        raise click.UsageError("give at least one --image CARD.yaml or --builtin gen1|gen2|gen3 (or --psam)")
     if port is not None and slot is not None:
         raise click.UsageError("--port and --slot are two ways to say the same thing: give one")
     base = port if port is not None else DEFAULT_PORT + (slot or 0)
     cards = _load_cards(images, builtins)
+    psam_entry = _load_psam(psam)
+    if psam_entry is not None:
+        cards.append(psam_entry)
     if base + len(cards) - 1 > 65535:
         raise click.UsageError("too many cards for the ports above --port")
 
@@ -65,10 +87,11 @@ def serve(images, builtins, port, slot, host, allow_remote, trace):
         logging.getLogger("sscard.vpcd").setLevel(logging.INFO)
     out_lock = threading.Lock()
 
-    def tracer(label):
+    def tracer(label, card):
+        namer = getattr(card, "command_name", None)  # a PSAM names its own commands
         def emit(capdu, rapdu, elapsed):
             with out_lock:
-                click.echo(trace_line(label, capdu, rapdu, elapsed))
+                click.echo(trace_line(label, capdu, rapdu, elapsed, namer))
         return emit
 
     slots = []
@@ -77,7 +100,7 @@ def serve(images, builtins, port, slot, host, allow_remote, trace):
             p = base + i
             tag = f"{p - DEFAULT_PORT:02d}" if 0 <= p - DEFAULT_PORT < 100 else str(p)
             slots.append(VirtualReaderSlot(card, p, host, allow_remote=allow_remote,
-                                           trace=tracer(f"slot {tag}") if trace else None))
+                                           trace=tracer(f"slot {tag}", card) if trace else None))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
 
