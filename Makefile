@@ -16,7 +16,7 @@ run: setup
 ## make test: every test; installs what it needs, starts pcscd for the integration tests, stops it
 test: setup-test
 	@scripts/pcscd-up
-	@status=0; $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS) || status=$$?; \
 	  scripts/pcscd-down; exit $$status
 
 ## make bench: in-process micro-benchmarks

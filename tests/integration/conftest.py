@@ -18,6 +18,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.integration)
+            # one pcscd and two fixed vpcd ports: under pytest-xdist they all run in one worker
+            item.add_marker(pytest.mark.xdist_group("pcscd"))
 
 
 @pytest.fixture(autouse=True)

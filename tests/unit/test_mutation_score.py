@@ -3,7 +3,8 @@
 For each defect of simulator/defects.py the whole vector suite (vectors/*.yaml) runs against the
 built-in gen2 and gen3 sample cards with that one defect. The defect is caught when a case that
 PASSes on the clean card FAILs on the defective one. The score (caught / defects) is printed in
-the terminal summary of the pytest run (`make test`), with the cases that caught each defect.
+the terminal summary of the pytest run (`make test`; tests/conftest.py), with the cases that caught
+each defect.
 """
 
 from __future__ import annotations
@@ -32,32 +33,10 @@ def _run(suite, profile: str, defect: str | None) -> dict[str, Verdict]:
     return {case.case_id: case.verdict for case in result.cases}
 
 
-class _Score:
-    """Collects what each defect test found; prints the score at the end of the session."""
-
-    def __init__(self):
-        self.caught: dict[str, list[str]] = {}
-
-    def pytest_terminal_summary(self, terminalreporter):
-        if not self.caught:
-            return
-        done = len(self.caught)
-        hits = sum(1 for cases in self.caught.values() if cases)
-        terminalreporter.section("conformance mutation score")
-        for name in sorted(self.caught):
-            cases = self.caught[name]
-            shown = ", ".join(cases[:4]) + (f" (+{len(cases) - 4})" if len(cases) > 4 else "")
-            terminalreporter.write_line(f"  {name:32} {shown or 'NOT CAUGHT'}")
-        partial = "" if done == len(DEFECTS) else f" ({done} of {len(DEFECTS)} defects run)"
-        terminalreporter.write_line(
-            f"mutation score: {hits}/{done} defects caught ({100 * hits / done:.0f}%){partial}", bold=True)
-
-
 @pytest.fixture(scope="module")
 def score(pytestconfig):
-    reporter = _Score()
-    pytestconfig.pluginmanager.register(reporter, "sscard-mutation-score")
-    yield reporter
+    """The session's score keeper (tests/conftest.py): prints the score at the end, xdist or not."""
+    return pytestconfig.pluginmanager.get_plugin("sscard-mutation-score")
 
 
 @pytest.fixture(scope="module")
