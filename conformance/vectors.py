@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonschema
-import yaml
+
+from simulator.strict_yaml import read_bounded
 
 from . import compute, yaml_lines
 from .applicability import Applicability, ApplicabilityError
@@ -149,18 +150,14 @@ def load_suite(source=None, schema_path: Path = SCHEMA_PATH) -> Suite:
 
 def _load_file(path: Path, schema: dict, problems: list[Problem]) -> VectorFile | None:
     name = str(path)
-    raw = path.read_bytes()
     try:
+        raw = read_bounded(path)
         located = yaml_lines.load(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         problems.append(Problem(name, 1, f"not UTF-8: {exc}"))
         return None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problems.append(Problem(name, mark.line + 1 if mark else 1, f"YAML syntax: {getattr(exc, 'problem', exc)}"))
-        return None
-    except RecursionError:  # libyaml allows 1000 levels, more than Python's stack for building them
-        problems.append(Problem(name, 1, "YAML nested too deep"))
+    except yaml_lines.YamlError as exc:  # syntax, tags, nesting, alias expansion, size
+        problems.append(Problem(name, exc.line or 1, exc.what))
         return None
     found_before = len(problems)
     problems += [Problem(name, line, msg) for line, msg in located.problems]

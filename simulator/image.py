@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import functools
+import json
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import yaml
 
+from . import strict_yaml
 from .storage import atomic_write
+from .strict_yaml import cut
 
 try:  # the C loader and dumper are much faster where libyaml is there
-    from yaml import CSafeDumper as _Dumper, CSafeLoader as _Loader
+    from yaml import CSafeDumper as _Dumper
 except ImportError:  # pragma: no cover
-    from yaml import SafeDumper as _Dumper, SafeLoader as _Loader
+    from yaml import SafeDumper as _Dumper
 
-TOP_KEYS = {"profile", "switches", "data", "records", "files", "keys", "pins", "defects", "state",
-            "person", "layout"}  # layout: EFs of DF01-DF07 declared by the image, checked in layout.py
 PROFILES = {"gen1": 1, "gen2": 2, "gen3": 3}
+MAX_IMAGE_BYTES = 4 * 1024 * 1024  # a gen3 image with every file full is about 40 KB
 
 
 class ImageError(ValueError):
@@ -45,49 +50,33 @@ class Image(dict):
         return ImageError(self.source, self.line(*keys), what)
 
 
-def _construct(loader, node, keys: tuple, lines: dict):
-    lines[keys] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out = {}
-        for knode, vnode in node.value:
-            key = knode.value
-            lines[keys + (str(key),)] = knode.start_mark.line + 1
-            out[str(key)] = _construct(loader, vnode, keys + (str(key),), lines)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, v, keys + (str(i),), lines) for i, v in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
-
-
-
 def parse_image(text: str, source: str = "<memory>", path: Path | None = None,
                 validate=None, kind: str = "card image") -> Image:
-    """Parse with line numbers; `validate(image)` (default: the card image's top level) and `kind`
-    let other images (the PSAM's) reuse the same machinery and error messages."""
-    loader = _Loader(text)
-    lines: dict[tuple, int] = {}
+    """Parse strictly (simulator/strict_yaml.py) with line numbers; `validate(image)` (default: the
+    card image schema) and `kind` let other images (the PSAM's) reuse the same reader and messages."""
     try:
-        node = loader.get_single_node()
-        data = _construct(loader, node, (), lines) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ImageError(source, mark.line + 1 if mark else None, f"not valid YAML: {exc}") from None
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict):
+        located = strict_yaml.load(text, max_bytes=MAX_IMAGE_BYTES)
+    except strict_yaml.YamlError as exc:
+        raise ImageError(source, exc.line, exc.what) from None
+    if located.problems:
+        line, what = min(located.problems)
+        raise ImageError(source, line, what)
+    if not isinstance(located.data, dict):
         raise ImageError(source, 1, f"a {kind} is a YAML mapping (profile:, data:, keys:, ...)")
-    image = Image(data)
-    image.source, image.path, image.lines = source, path, lines
+    image = Image(located.data)
+    image.source, image.path = source, path
+    image.lines = {tuple(str(k) for k in keys): line for keys, line in located.lines.items()}
     (validate or validate_top)(image)
     return image
 
 
 def load_image(path, validate=None, kind: str = "card image") -> Image:
+    """Read a regular file of at most MAX_IMAGE_BYTES (never a FIFO or a device) and parse it."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ImageError(str(path), None, f"cannot read {kind}: {exc.strerror}") from None
+        text = strict_yaml.read_bounded(path, MAX_IMAGE_BYTES).decode("utf-8")
+    except strict_yaml.YamlError as exc:
+        raise ImageError(str(path), None, f"cannot read {kind}: {exc.what}") from None
     except UnicodeDecodeError as exc:
         raise ImageError(str(path), None, f"{kind} is not UTF-8 text: {exc}") from None
     return parse_image(text, str(path), path, validate, kind)
@@ -100,18 +89,69 @@ def from_dict(data: dict, source: str = "<memory>") -> Image:
     return image
 
 
+@functools.cache
+def _validator():
+    schema = json.loads(resources.files(__package__).joinpath("image_schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
 def validate_top(image: Image) -> None:
-    for key in image:
-        if key not in TOP_KEYS:
-            raise image.error((key,), f"unknown top-level key {key!r} (known: {', '.join(sorted(TOP_KEYS))})")
-    profile = image.get("profile")
-    if profile not in PROFILES:
-        raise image.error(("profile",), f"profile must be one of gen1, gen2, gen3, got {profile!r}")
-    for key in ("switches", "data", "records", "files", "keys", "pins", "state", "person"):
-        if key in image and not isinstance(image[key], dict):
-            raise image.error((key,), f"{key} must be a mapping")
-    if "defects" in image and not isinstance(image["defects"], list):
-        raise image.error(("defects",), "defects must be a list of defect names")
+    """The card image schema: shape, types, known keys at every level. The first problem in the
+    file (by line) is raised as `file:line: what is wrong`."""
+    errors = list(_validator().iter_errors(dict(image)))
+    if errors:
+        found = [(image.line(*map(str, keys)) or 1, what) for error in errors for keys, what in _explain(error)]
+        line, what = min(found)
+        raise ImageError(image.source, line if image.lines else None, what)
+
+
+def _explain(error) -> list[tuple[tuple, str]]:
+    """(path of the entry, message) for one schema error, in the words of a card image."""
+    path = tuple(error.absolute_path)
+    where = " ".join(map(str, path)) or "the image"
+    schema, value = error.schema, error.instance
+    what = schema.get("x-what") if isinstance(schema, dict) else None
+    if error.validator == "additionalProperties":
+        known = sorted((schema.get("properties") or {}))
+        extra = [k for k in value if k not in (schema.get("properties") or {})]
+        hint = f" (known: {', '.join(known)})" if known else ""
+
+        def named(key) -> str:  # x-key: "profile switch", "top-level key"
+            return f"{schema['x-key']} {cut(key)}" if "x-key" in schema else f"key {cut(key)} in {where}"
+        return [(path + (k,), f"unknown {named(k)}{hint}") for k in extra]
+    if "propertyNames" in error.schema_path:  # a key of the wrong form: the error is about the key
+        return [(path + (str(value),), f"{where}: key {cut(value)} is not {what or 'a known name'}")]
+    if error.validator == "required":
+        return [(path, f"{where} needs {error.message.split(' ')[0]}")]
+    if error.validator in ("anyOf", "oneOf"):  # a mapping that went wrong inside: say where inside
+        deepest = max(error.context, key=lambda e: len(e.absolute_path), default=None)
+        if deepest is not None and len(deepest.absolute_path) > len(path):
+            return _explain(deepest)
+    if what is None:
+        what = {"type": f"{_types(schema)}", "minimum": f"at least {schema.get('minimum')}",
+                "maximum": f"at most {schema.get('maximum')}", "minLength": "not empty"}.get(error.validator,
+                                                                                           "something else")
+    return [(path, f"{where} must be {what}, got {_shown(value)}")]
+
+
+def _types(schema: dict) -> str:
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else kinds or []
+    words = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
+             "boolean": "true or false", "null": "empty", "number": "a number"}
+    return " or ".join(words.get(k, k) for k in kinds) or "something else"
+
+
+def _shown(value) -> str:
+    if isinstance(value, str):
+        return f"text {cut(value)}"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return cut(value)
 
 
 def dump_image(data: dict) -> str:

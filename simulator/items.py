@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from .strict_yaml import cut
+
 _FMT = re.compile(r"^(an|cn|b)(\d+)$")
 
 
@@ -22,18 +24,24 @@ def encode(fmt: str, value, pad: int = 0x00) -> bytes:
     """The value bytes of an item (without tag and length), padded to the format's length."""
     kind, n = parse_format(fmt)
     if kind == "b":
-        raw = bytes.fromhex(str(value)) if not isinstance(value, bytes) else value
+        try:
+            raw = bytes.fromhex(str(value)) if not isinstance(value, bytes) else value
+        except ValueError:
+            raise ItemError(f"b{n} item must be hex (pairs of 0-9 A-F), got {cut(value)}") from None
         if len(raw) != n:
             raise ItemError(f"b{n} item needs {n} bytes of hex, got {len(raw)}")
         return raw
     if kind == "an":
-        raw = str(value).encode("gbk")
+        try:
+            raw = str(value).encode("gbk")
+        except UnicodeEncodeError as exc:
+            raise ItemError(f"an{n} item has {cut(exc.object[exc.start:exc.end])}, which GBK cannot write") from None
         if len(raw) > n:
-            raise ItemError(f"an{n} item is {len(raw)} bytes in GBK, longer than {n}: {value!r}")
+            raise ItemError(f"an{n} item is {len(raw)} bytes in GBK, longer than {n}: {cut(value)}")
         return raw + bytes([pad]) * (n - len(raw))
     digits = str(value)
     if not digits.isdigit() or not digits.isascii():
-        raise ItemError(f"cn{n} item takes digits only, got {value!r}")
+        raise ItemError(f"cn{n} item takes digits only, got {cut(value)}")
     if len(digits) > 2 * n:
         raise ItemError(f"cn{n} item holds at most {2 * n} digits, got {len(digits)}")
     return bytes.fromhex(digits + "F" * (2 * n - len(digits)))

@@ -4,6 +4,7 @@ once made a reader raise something other than its documented error (or made a ca
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import pytest
@@ -109,7 +110,7 @@ def test_deep_yaml_nesting_is_a_problem_not_a_recursion_error(tmp_path, text):
     path = tmp_path / "x.yaml"
     path.write_text(text, encoding="utf-8")
     found = problems_of(path)
-    assert found == [f"{path}:1: YAML nested too deep"], found[:3]
+    assert len(found) == 1 and re.fullmatch(rf"{re.escape(str(path))}:\d+: YAML nested too deep.*", found[0]), found[:3]
 
 
 def test_the_project_vectors_still_load():
