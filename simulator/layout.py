@@ -277,11 +277,21 @@ def declared_efs(image: dict) -> dict[str, dict]:
 
 
 def features(image: dict) -> set[str]:
-    """Conformance features of a layout: `layout`, `layout:DF03/EF19`, `layout:DF03/EF19/79` (a tag)."""
+    """Conformance features of a layout (vectors/layout.yaml): `layout`, and per declared EF
+    `layout:DF03/EF19`, its structure `layout:DF03/EF19=tlv`, SFI `layout:DF03/EF19:sfi=19`, ACs
+    `layout:DF03/EF19:read=either(PIN,key(82))` and `...:write=key(85)`, TLV records `layout:DF03/EF19/79=b39`,
+    records x length `layout:DF05/EF06:shape=10x20`, size `layout:DF06/EF07:size=512`."""
     found: set[str] = set()
     for path, spec in declared_efs(image).items():
-        name = path.removeprefix("SSSE/")
-        found |= {"layout", f"layout:{name}"} | {f"layout:{name}/{r['tag']}" for r in spec.get("records", ())}
+        ef = f"layout:{path.removeprefix('SSSE/')}"
+        sfi = "none" if spec["sfi"] is None else f"{spec['sfi']:02X}"
+        found |= {"layout", ef, f"{ef}={spec['structure']}", f"{ef}:sfi={sfi}",
+                  f"{ef}:read={spec['read'].replace(' ', '')}", f"{ef}:write={spec['write'].replace(' ', '')}"}
+        found |= {f"{ef}/{r['tag']}={r['fmt']}" for r in spec.get("records", ())}
+        if "count" in spec:
+            found.add(f"{ef}:shape={spec['count']}x{spec['record_length']}")
+        if "size" in spec:
+            found.add(f"{ef}:size={spec['size']}")
     return found
 
 
