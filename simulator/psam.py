@@ -320,6 +320,9 @@ def _digits(value, count: int, what: str) -> str:
 
 def validate_image(image: Image) -> None:
     """A PSAM image (module docstring): unknown keys and bad values refused with file:line."""
+    if image.get("profile") in ("gen1", "gen2", "gen3"):
+        raise image.error(("profile",), f"profile {image['profile']} is a card profile: this is a card "
+                          f"image, not a PSAM image (PSAM profiles: {', '.join(PROFILES)})")
     for key in image:
         if key not in IMAGE_KEYS:
             raise image.error((key,), f"unknown key {key!r} in a PSAM image (known: {', '.join(IMAGE_KEYS)})")
