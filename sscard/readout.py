@@ -2,10 +2,12 @@
 
 `read_card(transmit, image)` selects SSSE, authenticates with the read key where the
 generation needs it (gen3), reads every record of every TLV EF of SSSE, selects DF01, verifies
-the cardholder PIN and reads DF01's records. Values are decoded from the bytes the card
-answered; the profile data gives only the file layout and the item names. The image is used
-for the secrets a terminal holds (key 0A, the PIN) and the profile. Any card works: an emulated
-one (`Card.transmit`) or a physical one behind a reader.
+the cardholder PIN and reads DF01's records; then the same in every DF where the image's
+`layout:` declares EFs (§9.1), whose TLV EFs are read like the built-in ones. Values are
+decoded from the bytes the card answered; the profile data and the image's layout give only the
+file layout and the item names. The image is used for the secrets a terminal holds (key 0A, the
+PIN) and the profile. Any card works: an emulated one (`Card.transmit`) or a physical one behind
+a reader.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from simulator import crypto, items
+from simulator.layout import card_tree, declared
 from simulator.profile import profile_data
 
 Transmit = Callable[[bytes], bytes]
@@ -95,8 +98,9 @@ def _present(entry: dict, generation: int) -> bool:
     return generation in entry.get("gens", (1, 2, 3))
 
 
-def tlv_files(df_path: str, generation: int) -> list[tuple[str, int, list[dict]]]:
-    """(path, SFI, record specs) of every TLV EF directly in the DF, from the profile data."""
+def tlv_files(df_path: str, generation: int, tree: list | None = None) -> list[tuple[str, int | None, list[dict]]]:
+    """(path, SFI or None, record specs) of every TLV EF directly in the DF, from the card's tree
+    (simulator.layout.card_tree: the profile data with the image's layout:, §9.1)."""
     def find(entries, path):
         for entry in entries:
             name = f"{path}/{entry['df']}" if path else entry["df"]
@@ -107,14 +111,15 @@ def tlv_files(df_path: str, generation: int) -> list[tuple[str, int, list[dict]]
                 return found
         return None
 
-    df = find(profile_data()["tree"], "")
+    df = find(tree or profile_data()["tree"], "")
     if df is None or not _present(df, generation):
         return []
     out = []
     for f in df.get("files", ()):
         if f.get("structure") == "tlv" and _present(f, generation):
             records = [r for r in f["records"] if _present(r, generation)]
-            out.append((f"{df_path}/{f['ef']}", int(f["ef"], 16) & 0xFF, records))
+            sfi = f["sfi"] if "sfi" in f else int(f["ef"], 16) & 0xFF  # a layout: entry may set its own
+            out.append((f"{df_path}/{f['ef']}", sfi, records))
     return out
 
 
@@ -149,11 +154,14 @@ def _secret(image: dict, *path) -> str | None:
     return None if node is None else str(node)
 
 
-def _read_df(transmit: Transmit, df_path: str, generation: int, trace: Trace | None) -> list[Row]:
+def _read_df(transmit: Transmit, df_path: str, generation: int, trace: Trace | None,
+             tree: list | None = None) -> list[Row]:
     rows = []
-    for path, sfi, specs in tlv_files(df_path, generation):
+    for path, sfi, specs in tlv_files(df_path, generation, tree):
+        if sfi is None:  # an EF without SFI (layout sfi: none): SELECT it, then read the current EF
+            exchange(transmit, bytes.fromhex("00A4020002" + path[-4:]), trace)
         for number in range(1, len(specs) + 1):
-            apdu = bytes((0x00, 0xB2, number, (sfi << 3) | 0x04, 0x00))
+            apdu = bytes((0x00, 0xB2, number, ((sfi or 0) << 3) | 0x04, 0x00))
             data, sw, sws = exchange(transmit, apdu, trace)
             if sw == 0x9000:
                 tag, zh, en, value = decode_record(data, specs)
@@ -181,8 +189,10 @@ def authenticate(transmit: Transmit, key: bytes, scheme: str, ref: int,
 
 
 def read_card(transmit: Transmit, image: dict, trace: Trace | None = None) -> list[Row]:
-    """Read SSSE (EF05, EF06, EF0D on gen3) and DF01 the way a terminal does; see module doc."""
+    """Read SSSE (EF05, EF06, EF0D on gen3), DF01 and every DF the image's layout: declares EFs
+    in, the way a terminal does; see module doc."""
     generation = int(str(image["profile"]).removeprefix("gen"))
+    tree = card_tree(image)
     rows: list[Row] = []
     _, sw, sws = exchange(transmit, bytes((0x00, 0xA4, 0x04, 0x00, len(SSSE_NAME))) + SSSE_NAME, trace)
     if sw != 0x9000:
@@ -197,14 +207,20 @@ def read_card(transmit: Transmit, image: dict, trace: Trace | None = None) -> li
             ok = sws[-1:] == [0x9000]
             _step(rows, "SSSE", "外部认证", "EXTERNAL AUTHENTICATE 0A",
                   "authenticated" if ok else "refused", sws)
-    rows += _read_df(transmit, "SSSE", generation, trace)
-    _, sw, sws = exchange(transmit, bytes.fromhex("00A4000002DF01"), trace)
-    _step(rows, "SSSE/DF01", "选择", "SELECT DF01", "selected" if sw == 0x9000 else "not selected", sws)
-    if sw != 0x9000:
-        return rows
+    rows += _read_df(transmit, "SSSE", generation, trace, tree)
     pin = _secret(image, "pins", "SSSE") or str((image.get("switches") or {}).get("default_pin", "123456"))
     bcd = crypto.pin_bcd(pin)
-    _, sw, sws = exchange(transmit, bytes((0x00, 0x20, 0x00, 0x00, len(bcd))) + bcd, trace)
-    _step(rows, "SSSE/DF01", "校验PIN", "VERIFY", "verified" if sw == 0x9000 else "refused", sws)
-    rows += _read_df(transmit, "SSSE/DF01", generation, trace)
+    refused = False  # a refused PIN is not tried again: each try counts on a physical card
+    for df in ["DF01"] + sorted(set(declared(image)) - {"DF01"}):
+        _, sw, sws = exchange(transmit, bytes.fromhex("00A4000002" + df), trace)
+        _step(rows, f"SSSE/{df}", "选择", f"SELECT {df}", "selected" if sw == 0x9000 else "not selected", sws)
+        if sw != 0x9000:
+            continue
+        if refused:
+            _step(rows, f"SSSE/{df}", "校验PIN", "VERIFY", "not tried: refused before", [])
+        else:
+            _, sw, sws = exchange(transmit, bytes((0x00, 0x20, 0x00, 0x00, len(bcd))) + bcd, trace)
+            refused = sw != 0x9000
+            _step(rows, f"SSSE/{df}", "校验PIN", "VERIFY", "refused" if refused else "verified", sws)
+        rows += _read_df(transmit, f"SSSE/{df}", generation, trace, tree)
     return rows

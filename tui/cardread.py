@@ -1,7 +1,8 @@
 """The card explorer's reading: the whole tree (MF, SSSE and its EFs, DF01–DF07, the PKI
 application) read through APDUs over any conformance Transport, so a physical card reads the
-same way as an emulated one. The profile data (simulator/profiles/ssc.yaml) gives the layout and
-the item names; every value shown comes from the bytes the card answered.
+same way as an emulated one. The profile data (simulator/profiles/ssc.yaml) with the
+description's `layout:` merged in (simulator.layout.card_tree, §9.1) gives the layout and the
+item names; every value shown comes from the bytes the card answered.
 
 Secrets come from the card-under-test description. A refused PIN or key is never tried twice:
 on a physical card each try counts against its counter.
@@ -18,7 +19,7 @@ from conformance.card_under_test import CardUnderTest, MissingSecret
 from conformance.processors import Trace, standard_chain
 from conformance.tlv import describe as tlv_describe
 from simulator import items
-from simulator.profile import profile_data
+from simulator.layout import card_tree
 from simulator.sw import describe as sw_describe
 
 # Names of the SSSE EFs whose profile entry carries none (spec §2.1).
@@ -136,7 +137,7 @@ class CardReader:
         root.rows.append(Row("SELECT", "", "MF by FID 3F00", "", _sw(sw)))
         root.status = _sw(sw)
         self.on_node(root)
-        for entry in profile_data()["tree"]:
+        for entry in card_tree(self.card.image):  # built-in EFs and the image's layout: (§9.1)
             if self.generation not in entry.get("gens", (1, 2, 3)):
                 continue
             root.children.append(self.read_df(entry, "", None))
@@ -172,7 +173,8 @@ class CardReader:
         zh, en = spec.get("item") or fallback[0], spec.get("en") or fallback[1]
         if not zh and spec.get("records"):  # no file name in the profile: name it by its items
             zh = " · ".join(r.get("item", r["tag"]) for r in spec["records"])
-        node = Node(f"{df_path}/{fid}", f"{fid}  {zh} {en}".rstrip(), spec["structure"])
+        mark = "  (layout:)" if spec.get("declared") else ""  # declared by the card image (§9.1)
+        node = Node(f"{df_path}/{fid}", f"{fid}  {zh} {en}".rstrip() + mark, spec["structure"])
         reader = {"tlv": self._records, "linear": self._records, "cyclic": self._records, "dir": self._records,
                   "transparent": self._binary}[spec["structure"]]
         reader(spec, fid, node, df_node)
@@ -180,7 +182,10 @@ class CardReader:
         return node
 
     def _records(self, spec: dict, fid: str, node: Node, df_node: Node) -> None:
-        sfi = int(fid[-2:], 16)
+        sfi = spec["sfi"] if "sfi" in spec else int(fid[-2:], 16)  # a layout: entry may set its own
+        if sfi is None:  # no SFI (layout sfi: none): SELECT the EF, then read the current EF
+            self.send(bytes.fromhex("00A4020002" + fid))
+        sfi = sfi or 0
         specs = [r for r in spec.get("records", ()) if self.generation in r.get("gens", (1, 2, 3))]
         count = len(specs) or int(spec.get("count", 1))
         for number in range(1, count + 1):
