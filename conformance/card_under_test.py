@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from simulator.layout import features as layout_features
+
 GENERATIONS = {"gen1": 1, "gen2": 2, "gen3": 3}
 SSSE_TREE = ("SSSE", "DF01", "DF02", "DF03", "DF04", "DF05", "DF06", "DF07")
 PKI_TREE = ("PKI", "ADF1")
@@ -64,6 +66,7 @@ class CardUnderTest:
         if str(switches.get("select_mf", "accept")) == "reject":
             found.add("select_mf_reject")
         found |= {str(f) for f in (self.image.get("features") or [])}
+        found |= layout_features(self.image)  # layout, layout:DF03/EF19, layout:DF03/EF19/79 (§9.1)
         return frozenset(found)
 
     # --- secrets ---------------------------------------------------------------------------

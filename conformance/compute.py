@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator import crypto, items
+from simulator.layout import declared_efs
 
 from .card_under_test import CardUnderTest, MissingSecret
 from .template import to_bytes
@@ -141,7 +142,7 @@ def lc(ctx: Context, data) -> bytes:
 def _ef(ctx: Context, path) -> tuple[str, dict]:
     """("SSSE/DF01/EF06", its profile entry) for "SSSE/DF01/EF06", "DF01/EF06", "ADF1/0018"..."""
     full = _ef_path(path)
-    entry = _profile_efs(ctx.card.generation).get(full)
+    entry = declared_efs(ctx.card.image).get(full) or _profile_efs(ctx.card.generation).get(full)
     if entry is None:
         raise ValueError(f"no EF {path!r} on a gen{ctx.card.generation} card (spec §2)")
     return full, entry

@@ -90,6 +90,7 @@ def show(path: Path, secrets: bool) -> None:
     console = _console()
     _show_header(console, card_, str(path))
     _show_items(console, card_)
+    _show_layout(console, card_)
     _show_card_id(console, card_)
     _show_pins_keys(console, card_, secrets)
     _show_files(console, card_)
@@ -135,6 +136,38 @@ def _show_items(console, card_) -> None:
             tag, zh, en, value = decode_record(bytes(rec), specs)
             blank = bytes(rec[2:]) == items.blank(spec["fmt"])
             table.add_row(path, str(number), tag, zh, _esc(en), BLANK if blank or not value else _esc(value))
+    console.print(table)
+
+
+def _show_layout(console, card_) -> None:
+    """The EFs the image's layout: declares (§9.1): shape, SFI, access conditions, how full."""
+    from rich.table import Table
+
+    from simulator.filesystem import CyclicEF, RecordEF
+    from simulator.security import ac_text, parse_ac
+
+    def ac(written: str, actual, ef) -> str:  # as the image writes it, unless the `ac` switch changed it
+        return written if parse_ac(written, ef.parent) == actual else f"{ac_text(actual)} (switch ac)"
+
+    declared = [(path, ef) for path, ef in card_.model.efs.items() if ef.spec.get("declared")]
+    if not declared:
+        return
+    table = Table(title="files declared by the image's layout: (spec §9.1)")
+    for column in ("file", "structure", "SFI", "shape", "read", "write", "content"):
+        table.add_column(column, no_wrap=column == "file")
+    for path, ef in declared:
+        spec = ef.spec
+        if isinstance(ef, CyclicEF):
+            shape, content = f"up to {ef.capacity} × {ef.length} B", f"{len(ef.records)} records"
+        elif isinstance(ef, RecordEF):
+            shape = f"{len(ef.records)} × " + "/".join(sorted({str(len(r)) for r in ef.records})) + " B"
+            content = "items above" if "records" in spec else \
+                f"{sum(1 for r in ef.records if any(r))} of {len(ef.records)} records written"
+        else:
+            shape, used = f"{ef.size} B", len(bytes(ef.data).rstrip(b"\0"))
+            content = f"{used} bytes used" if used else "empty"
+        table.add_row(path, spec["structure"], "none" if ef.sfi is None else f"{ef.sfi:02X}", shape,
+                      _esc(ac(spec["read"], ef.read_ac, ef)), _esc(ac(spec["write"], ef.write_ac, ef)), content)
     console.print(table)
 
 
