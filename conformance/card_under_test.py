@@ -65,6 +65,8 @@ class CardUnderTest:
             found.discard("g3_read_key")
         if str(switches.get("select_mf", "accept")) == "reject":
             found.add("select_mf_reject")
+        if self.generation >= 3 and str(switches.get("pki_write_pin", "either")) == "admin":
+            found.add("pki_write_admin")  # revision-1 rule: PKI writes need the admin PIN (R2-4)
         found |= {str(f) for f in (self.image.get("features") or [])}
         found |= layout_features(self.image)  # layout, layout:DF03/EF19, layout:DF03/EF19/79 (§9.1)
         return frozenset(found)

@@ -7,6 +7,8 @@ behaviour is decided (try counters, MAC checks, selection, persistence, reset).
 
 from __future__ import annotations
 
+from . import crypto
+
 DEFECTS: dict[str, str] = {
     "counter-not-decremented": "a failed PIN or key check does not decrement the try counter",
     "counter-not-reset": "a successful PIN or key check does not put the try counter back to its maximum",
@@ -24,6 +26,8 @@ DEFECTS: dict[str, str] = {
     "fci-without-dir": "the SSSE FCI lacks its A5 template (DIR SFI)",
     "wrong-cla-accepted": "an unknown CLA is processed as CLA 00 instead of answering 6E00",
     "update-binary-overflow": "UPDATE BINARY past the end writes what fits and answers 9000 instead of 6A84",
+    "short-le-before-access-check": "READ RECORD answers 6Cxx for a short Le before the access condition (6982)",
+    "body-before-mac": "PIN UNBLOCK judges the decrypted PIN block before the MAC: 6A80 for a wrong MAC",
 }
 
 
@@ -63,6 +67,20 @@ def after(card, raw: bytes, response: bytes) -> bytes:
         return b"\x90\x00"
     if ins == 0xC0 and "fci-without-dir" in d:
         return _strip_dir(card, response)
+    if raw[:2] == b"\x84\x24" and "body-before-mac" in d and int.from_bytes(sw, "big") == card.mac_error_sw:
+        return _body_first(card, raw, response)
+    return response
+
+
+def _body_first(card, raw: bytes, response: bytes) -> bytes:
+    """A wrong MAC over an ENC that does not decrypt to a PIN block answers 6A80 (R2-6 broken)."""
+    puk, enc = card.ssse.keys.get(6), raw[5:-4]
+    if not enc or puk is None or not puk.versions:
+        return response
+    try:
+        crypto.pin_unblock_dec(puk.algorithm, puk.versions[1], enc)
+    except ValueError:
+        return b"\x6A\x80"
     return response
 
 

@@ -54,6 +54,8 @@ PROBES = {
     "fci-without-dir": [SSSE, "00C0000018"],
     "wrong-cla-accepted": ["90A40000023F00"],
     "update-binary-overflow": [SSSE, _auth(K["04"]), "00A4000002EF07", "00D603FE04AABBCCDD"],
+    "short-le-before-access-check": [SSSE, "00A4000002DF03", "00B2012C01"],
+    "body-before-mac": [SSSE, _mac_cmd("842400000C" + "00" * 8)],
 }
 
 
