@@ -1,0 +1,113 @@
+"""The transport under every session, in the yubikit manner: a Slot (bytes in, bytes out) behind a
+chain of small processors, each a few lines: GET RESPONSE after 61xx, a resend after 6Cxx, a trace
+hook. An in-process `simulator.Card` or `simulator.psam.Psam` is a Slot as it is (its `reset()`
+powers it on and returns the ATR); a PC/SC reader is one through `terminal.pcsc.PcscSlot`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol, Sequence
+
+Send = Callable[[bytes], bytes]
+TraceHook = Callable[[bytes, bytes], None]  # (C-APDU, R-APDU) of every exchange on the wire
+
+
+class Slot(Protocol):
+    def reset(self) -> bytes: ...                     # power on or warm reset; the ATR
+    def transmit(self, apdu: bytes) -> bytes: ...     # data ‖ SW1 SW2
+
+
+class Processor(Protocol):
+    def process(self, apdu: bytes, send: Send) -> bytes: ...
+
+
+def with_le(apdu: bytes, le: int) -> bytes:
+    """The same command with Le = le (case 1 -> 2, 2 -> 2, 3 -> 4, 4 -> 4); short APDUs only."""
+    apdu = bytes(apdu)
+    if len(apdu) <= 5:
+        return apdu[:4] + bytes([le & 0xFF])
+    return apdu[: 5 + apdu[4]] + bytes([le & 0xFF])
+
+
+class GetResponse:
+    """61xx: fetch the waiting bytes with `00 C0 00 00 xx` until the card says something else."""
+
+    def __init__(self, max_rounds: int = 32):
+        self.max_rounds = max_rounds
+
+    def process(self, apdu: bytes, send: Send) -> bytes:
+        response = send(apdu)
+        collected = b""
+        for _ in range(self.max_rounds):
+            if len(response) < 2 or response[-2] != 0x61:
+                break
+            collected += response[:-2]
+            response = send(bytes((0x00, 0xC0, 0x00, 0x00, response[-1])))
+        return collected + response
+
+
+class RetryWrongLength:
+    """6Cxx: resend the same command once with Le = xx (card §4.2; what field terminals do)."""
+
+    def process(self, apdu: bytes, send: Send) -> bytes:
+        response = send(apdu)
+        if len(response) == 2 and response[0] == 0x6C and len(apdu) >= 4:
+            return send(with_le(apdu, response[1]))
+        return response
+
+
+class Tracing:
+    """Calls `hook(apdu, response)` for every exchange that reaches this link (put it last: the wire)."""
+
+    def __init__(self, hook: TraceHook):
+        self.hook = hook
+
+    def process(self, apdu: bytes, send: Send) -> bytes:
+        response = send(apdu)
+        self.hook(apdu, response)
+        return response
+
+
+def default_processors(trace: TraceHook | None = None) -> list:
+    """GET RESPONSE outermost, then the 6Cxx retry, then the trace at the wire."""
+    return [GetResponse(), RetryWrongLength()] + ([Tracing(trace)] if trace is not None else [])
+
+
+class Channel:
+    """A Slot behind its processors (outermost first). `transmit` returns data ‖ SW1 SW2."""
+
+    def __init__(self, slot: Slot, processors: Sequence | None = None, trace: TraceHook | None = None,
+                 on_reset: Callable[[bytes], None] | None = None):
+        self.slot = slot
+        self.processors = list(default_processors(trace) if processors is None else processors)
+        self.on_reset = on_reset
+        self.atr = b""
+
+    def reset(self) -> bytes:
+        self.atr = bytes(self.slot.reset())
+        if self.on_reset is not None:
+            self.on_reset(self.atr)
+        return self.atr
+
+    def transmit(self, apdu: bytes) -> bytes:
+        send: Send = self._wire
+        for processor in reversed(self.processors):
+            send = _link(processor, send)
+        return send(bytes(apdu))
+
+    def _wire(self, apdu: bytes) -> bytes:
+        response = bytes(self.slot.transmit(apdu))
+        if len(response) < 2:  # no card answers without SW1 SW2: read it as "no precise diagnosis"
+            return b"\x6F\x00"
+        return response
+
+
+def _link(processor, send: Send) -> Send:
+    return lambda apdu: processor.process(apdu, send)
+
+
+def channel(slot_or_channel, trace: TraceHook | None = None) -> Channel:
+    """A Channel over `slot_or_channel` (returned as it is when it already is one)."""
+    if isinstance(slot_or_channel, Channel):
+        return slot_or_channel
+    return Channel(slot_or_channel, trace=trace)
