@@ -58,17 +58,18 @@ def _where(image: Image, name: str):
 
 def _name(image: Image, name) -> tuple[str, str]:
     """("DF03", "EF19") of "DF03/EF19" or "SSSE/DF03/EF19"."""
-    parts = str(name).upper().removeprefix("SSSE/").split("/")
+    parts = str(name).upper().split("/")
+    if parts[0] == "SSSE" and len(parts) == 3:
+        parts = parts[1:]
+    where = ("layout", str(name))
     if len(parts) != 2:
-        raise image.error(("layout", str(name)), f"layout entry {name!r}: name an EF of DF01–DF07 as DFnn/EFxx "
-                                                 "(e.g. DF03/EF19)")
+        raise image.error(where, f"layout entry {name!r}: name an EF of DF01–DF07 as DFnn/EFxx (e.g. DF03/EF19)")
     df, ef = parts
     if df not in LAYOUT_DFS:
-        raise image.error(("layout", str(name)), f"layout entry {name!r}: {df} is not one of DF01–DF07; a "
-                                                 "layout declares EFs of DF01–DF07 only (spec §9.1)")
+        raise image.error(where, f"layout entry {name!r}: {df} is not one of DF01–DF07; a layout declares "
+                                 "EFs of DF01–DF07 only (spec §9.1)")
     if not _EF.match(ef):
-        raise image.error(("layout", str(name)), f"layout entry {name!r}: the EF is named by its FID "
-                                                 f"EFxx (xx hex), got {parts[1]!r}")
+        raise image.error(where, f"layout entry {name!r}: the EF is named by its FID EFxx (xx hex), got {ef!r}")
     return df, ef
 
 
@@ -203,21 +204,19 @@ def _default_sfi(f: dict) -> int | None:
 
 
 def _check_sfis(image: Image, df: str, files: list[dict], names: dict[str, str]) -> None:
-    """SFIs unique within the DF (§9.1), the built-in EFs that stay included."""
+    """SFIs unique within the DF (§9.1): the built-in EFs that stay first, then the declared ones
+    in the order of the image, so the message names the entry that came second."""
     owner: dict[int, str] = {}
     for f in files:
         sfi = _default_sfi(f)
-        if sfi is None:
-            continue
         if sfi in owner:
-            declared = f if f.get("declared") else next(g for g in files if g["ef"] == owner[sfi])
-            other = owner[sfi] if declared is f else f["ef"]
-            name = names[declared["ef"]]
+            name = names[f["ef"]]
             given = "sfi" in image["layout"][name]
             raise image.error(("layout", name) + (("sfi",) if given else ()),
-                              f"layout {name}: SFI {sfi:02X} is already {other}'s in {df} (SFIs are unique "
+                              f"layout {name}: SFI {sfi:02X} is already {owner[sfi]}'s in {df} (SFIs are unique "
                               "within a DF; give another sfi, or none)")
-        owner[sfi] = f["ef"]
+        if sfi is not None:
+            owner[sfi] = f["ef"]
 
 
 def declared(image: dict, tree: list | None = None) -> dict[str, dict[str, dict]]:
@@ -243,7 +242,9 @@ def declared(image: dict, tree: list | None = None) -> dict[str, dict[str, dict]
         names.setdefault(df, {})[ef] = str(name)
     for child in next(e for e in tree if e["df"] == "SSSE")["children"]:
         if child["df"] in out:
-            _check_sfis(image, child["df"], _merged(child["files"], out[child["df"]]), names[child["df"]])
+            own = out[child["df"]]
+            kept = [f for f in _merged(child["files"], own) if not f.get("declared")]
+            _check_sfis(image, child["df"], kept + list(own.values()), names[child["df"]])
     return out
 
 
