@@ -6,6 +6,8 @@ import importlib
 
 import click
 
+from . import exitcodes
+
 # Subcommand -> "module:attribute", imported only when that subcommand runs (a `sscard run` need
 # not load Textual, and `sscard --help` stays quick).
 COMMANDS = {
@@ -17,6 +19,7 @@ COMMANDS = {
     "tui": "tui.cli:tui",                          # the Textual app
     "record": "conformance.record:record",         # relay a physical card and record its session
     "apdu": "sscard.apdu_cmd:apdu",                # send APDUs to a card
+    "terminal": "sscard.terminal_cmd:terminal",    # the LD/T 33 terminal functions (card + PSAM)
 }
 
 
@@ -31,8 +34,14 @@ class LazyGroup(click.Group):
         module, attribute = target.split(":")
         return getattr(importlib.import_module(module), attribute)
 
+    def invoke(self, ctx):
+        # Every subcommand (and its subcommands) ends with a documented exit code: sscard/exitcodes.py.
+        with exitcodes.handled():
+            return super().invoke(ctx)
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=exitcodes.epilog())
 @click.version_option(package_name="sscard")
 def cli() -> None:
     """Simulator and conformance tester for the PRC social security card (社会保障卡)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from simulator import crypto
 
-from .errors import ApduError, CardMismatchError, PsamError, ReaderError
+from .errors import ApduError, CardMismatchError, PsamError, ReaderError, TerminalError
 from .psam import RK_INDEX, PsamKeys, PsamSession
 from .ssse import SsseSession, aflag, tlv_value
 
@@ -114,12 +114,14 @@ class Call:
             raise
 
 
-def _power(session, failure: Exception) -> bytes:
+def _power(session, failure: TerminalError) -> bytes:
     try:
         atr = session.reset()
-    except Exception as exc:  # a reader's own errors: no card, no answer
-        if isinstance(exc, (ReaderError, PsamError)):
-            raise
+    except TerminalError as exc:  # a reader's own code (no card, no reader): the PSAM's is -2201
+        if isinstance(failure, PsamError):
+            raise failure from exc
+        raise
+    except Exception as exc:  # anything else below the slot
         raise failure from exc
     if not atr:
         raise failure

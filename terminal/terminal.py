@@ -15,6 +15,7 @@ from .call import RK, Call, text
 from .errors import (ApduError, CardAuthError, HsmNotNeeded, ParamError, PinEntryError, PsamError,
                      ReaderError, TerminalError, from_apdu_error)
 from .hsm import Hsm
+from .pcsc import PcscSlot
 from .session import apdu
 
 ENTER_PIN, OLD_PIN, NEW_PIN, AGAIN_PIN = "请输入密码", "请输入原密码", "请输入新密码", "请再次输入新密码"
@@ -54,6 +55,9 @@ def _ldt33(method):
         except ApduError as exc:
             self._pending = None
             raise from_apdu_error(exc) from exc
+        finally:
+            if self._pending is None:
+                self._close()
     return run
 
 
@@ -67,6 +71,12 @@ class Terminal:
         self._pending: tuple | None = None  # HSM step 1 -> step 2: (call, internal answer, S1, terminal no)
 
     # --- slots and PINs ------------------------------------------------------------------------
+
+    def _close(self) -> None:
+        """Each call closes the readers it used (§4.1); in-process cards simply stay as they are."""
+        for slot in (self.contact, self.contactless, self.psam):
+            if isinstance(getattr(slot, "slot", slot), PcscSlot):  # a reader, traced or not
+                slot.close()
 
     def _call(self, itype: int) -> Call:
         params.check_itype(itype)

@@ -111,3 +111,23 @@ def channel(slot_or_channel, trace: TraceHook | None = None) -> Channel:
     if isinstance(slot_or_channel, Channel):
         return slot_or_channel
     return Channel(slot_or_channel, trace=trace)
+
+
+class TracedSlot:
+    """A slot that reports every exchange at the wire (61xx and all) and every reset (ATR, no command)."""
+
+    def __init__(self, slot: Slot, hook: Callable[[bytes | None, bytes], None]):
+        self.slot, self.hook = slot, hook
+
+    def reset(self) -> bytes:
+        atr = bytes(self.slot.reset())
+        self.hook(None, atr)
+        return atr
+
+    def transmit(self, apdu: bytes) -> bytes:
+        response = bytes(self.slot.transmit(apdu))
+        self.hook(bytes(apdu), response)
+        return response
+
+    def close(self) -> None:
+        getattr(self.slot, "close", lambda: None)()
