@@ -12,7 +12,8 @@ from .apdu import APDUError, CommandAPDU
 from .codecs import atr_for
 from .commands import EVERYWHERE, dispatch_table
 from .filesystem import DF, EF
-from .image import Image, from_dict, load_image, save_image
+from .image import Image, ImageError, ImageInUse, from_dict, load_image, save_image
+from .storage import ImageLock, InUse, check_writable, remove_temp_files, target
 from .security import SecurityState
 from .sw import CardStatus
 
@@ -27,11 +28,15 @@ class Card:
 
     def __init__(self, image: Image, random: Callable[[int], bytes] | None = None,
                  path: Path | None = None):
+        if path is not None:
+            _check_saveable(image, Path(path))
         self.image = image
         self.model = profile.build(image)
         self.blocks = personalise.apply(self.model, image)
         self.random = random or os.urandom
         self.path = path  # backing file: every persistent change is saved there atomically
+        self.out_of_service: str | None = None  # why a save failed: the card then answers only 6F00
+        self.image_lock: ImageLock | None = None  # held while this process serves the image
         self.defects = frozenset(image.get("defects") or ())
         defects.check_defects(image, self.defects)
         sw = self.model.switches
@@ -53,9 +58,26 @@ class Card:
     # construction ---------------------------------------------------------------------------
 
     @classmethod
-    def from_image(cls, path, random: Callable[[int], bytes] | None = None) -> "Card":
+    def from_image(cls, path, random: Callable[[int], bytes] | None = None, lock: bool = False) -> "Card":
+        """The card of an image file, saved back to it. `lock`: hold the image for this process
+        (serving it); a second holder, here or in another process, gets ImageInUse."""
         path = Path(path)
-        return cls(load_image(path), random, path)
+        held = None
+        if lock:
+            try:
+                held = ImageLock(path).acquire()  # also removes the temp files of killed saves
+            except InUse as exc:
+                raise ImageInUse(str(path), str(exc)) from None
+        else:
+            remove_temp_files(path)
+        try:
+            card = cls(load_image(path), random, path)
+        except BaseException:
+            if held:
+                held.release()
+            raise
+        card.image_lock = held
+        return card
 
     @classmethod
     def from_dict(cls, data: dict, random: Callable[[int], bytes] | None = None,
@@ -100,8 +122,11 @@ class Card:
         self.powered = False
 
     def close(self) -> None:
-        """Nothing is pending (every change is saved as it happens); kept for symmetry with readers."""
+        """Nothing is pending (every change is saved as it happens); lets go of the image's lock."""
         self.powered = False
+        if self.image_lock is not None:
+            self.image_lock.release()
+            self.image_lock = None
 
     def _clear_volatile(self) -> None:
         # Reset and power-off: current DF = MF, no current EF, no status, challenge or buffer (§5.3).
@@ -118,9 +143,37 @@ class Card:
         return personalise.export(self.model, self.image, self.blocks)
 
     def persist(self) -> None:
-        """Save the persistent state now (atomic); called by a handler right after it changes it."""
-        if self.path is not None and "write-not-persisted" not in self.defects:
-            save_image(self.path, self.export_image())
+        """Save the persistent state now (atomic); called by a handler right after it changes it.
+
+        A save that fails puts the card back to its last saved state (a counter the command just
+        lowered comes back) and out of service: every command then answers 6F00, never a card
+        that has drifted from its image."""
+        if self.path is None or "write-not-persisted" in self.defects:
+            return
+        if self.out_of_service:
+            raise CardStatus(0x6F00)
+        data = self.export_image()
+        try:
+            save_image(self.path, data)
+        except OSError as exc:
+            self._out_of_service(exc)
+            raise CardStatus(0x6F00) from None
+        self._saved = data
+
+    def _out_of_service(self, exc: OSError) -> None:
+        self.out_of_service = f"cannot save {self.path}: {exc.strerror or exc}"
+        log.error("card image %s: %s; the card now answers 6F00 to every command, its state stays "
+                  "as last saved (fix the folder and restart)", self.path, exc.strerror or exc)
+        saved = getattr(self, "_saved", None)
+        image = self.image
+        if saved is not None:
+            image = Image(saved)
+            image.source, image.path, image.lines = self.image.source, self.image.path, {}
+        self.model = profile.build(image)
+        self.blocks = personalise.apply(self.model, image)
+        self.mf, self.ssse = self.model.mf, self.model.dfs["SSSE"]
+        self.sec.clear()
+        self.current_df, self.current_ef, self.response = self.mf, None, None
 
     # transmit -------------------------------------------------------------------------------
 
@@ -148,6 +201,8 @@ class Card:
         if not self.powered:
             self.power_on()
         buffered, self.response = self.response, None  # the buffer lives until the next command
+        if self.out_of_service:
+            return _SW[0x6F00]
         if self.blocks["card_blocked"]:
             return _SW[0x6A81]
         if len(raw) < 2:
@@ -211,3 +266,13 @@ class Card:
         if "challenge-reuse" not in self.defects:
             self.sec.challenge = None
         return challenge
+
+
+def _check_saveable(image: Image, path: Path) -> None:
+    """A card that could not save its changes would drift from its image: refuse it at the start."""
+    try:
+        check_writable(path)
+    except OSError as exc:
+        folder = target(path).parent
+        raise ImageError(str(path), None, f"the card could not save its changes: no new file can be "
+                         f"made in {folder} ({exc.strerror or exc})") from None

@@ -32,6 +32,14 @@ class ImageError(ValueError):
         self.source, self.line, self.what = source, line, what
 
 
+class ImageInUse(ImageError):
+    """The image is held by another process, or by another slot of this one."""
+
+    def __init__(self, source: str, message: str):
+        ValueError.__init__(self, message)  # the message names the image already
+        self.source, self.line, self.what = source, None, message
+
+
 class Image(dict):
     """The image as plain data, plus where each entry stands in its file (for error messages)."""
 

@@ -1,9 +1,9 @@
 """The card side of the vpcd protocol: plugs a Card into pcscd's "Virtual PCD" reader (spec §8).
 
 vpcd (the IFD handler loaded by pcscd) listens on TCP; the card connects. Frames both ways are a
-2-byte big-endian length and a payload. A 1-byte payload from vpcd is a control code (power off,
-power on, reset: no reply; get ATR: reply with the ATR, also pcscd's presence poll every ~400 ms).
-Anything else is a C-APDU, answered with the R-APDU. vpcd has no timeouts, so this side always
+2-byte big-endian length and a payload. A 1-byte payload 00, 01, 02 or 04 from vpcd is a control
+code (power off, power on, reset: no reply; get ATR: reply with the ATR, also pcscd's presence poll
+every ~400 ms). Anything else, other 1-byte payloads included, is a C-APDU, answered with the R-APDU. vpcd has no timeouts, so this side always
 answers, with 6F00 when something inside went wrong.
 """
 
@@ -22,6 +22,7 @@ log = logging.getLogger("sscard.vpcd")
 DEFAULT_PORT = 35963  # slot 0 ("Virtual PCD 00 00"); slot i listens on DEFAULT_PORT + i
 MAX_FRAME = 0xFFFF
 CTRL_POWER_OFF, CTRL_POWER_ON, CTRL_RESET, CTRL_GET_ATR = 0x00, 0x01, 0x02, 0x04
+CONTROL_CODES = frozenset((CTRL_POWER_OFF, CTRL_POWER_ON, CTRL_RESET, CTRL_GET_ATR))
 SW_FAULT = b"\x6f\x00"
 SW_WRONG_LENGTH = b"\x67\x00"
 POLL_SILENCE = 3.0  # pcscd polls the ATR every 0.4 s; this much silence after a control code is odd
@@ -290,7 +291,7 @@ class VirtualReaderSlot:
                 if left <= 0 or not select.select([sock], [], [], left)[0]:
                     raise _NotNoticed()
             payload = read_frame(sock)
-            if len(payload) == 1:
+            if len(payload) == 1 and payload[0] in CONTROL_CODES:  # 03, 05, A0, FF: 1-byte C-APDUs
                 self._control(sock, payload[0])
                 if payload[0] == CTRL_POWER_ON:
                     powered, deadline = True, None
@@ -313,10 +314,7 @@ class VirtualReaderSlot:
         if code == CTRL_GET_ATR:
             send_frame(sock, self._atr())
             return
-        action = {CTRL_POWER_ON: "power_on", CTRL_POWER_OFF: "power_off", CTRL_RESET: "reset"}.get(code)
-        if action is None:  # not in the protocol; vpcd expects no reply to a control code
-            log.warning("unknown vpcd control code %02X ignored", code)
-            return
+        action = {CTRL_POWER_ON: "power_on", CTRL_POWER_OFF: "power_off", CTRL_RESET: "reset"}[code]
         if self.stall_timeout and not select.select([sock], [], [], self.stall_timeout)[0]:
             # A 1-byte C-APDU (an application may send one) arrives looking exactly like a
             # control code, and vpcd then waits for an answer for ever, freezing the reader in

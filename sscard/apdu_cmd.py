@@ -30,7 +30,7 @@ def _transport(image: Path | None, builtin: str | None, reader: str | None):
 
     if reader:
         return PcscTransport(reader)
-    card = Card.from_image(image) if image else Card.builtin(builtin or "gen3")
+    card = Card.from_image(image, lock=True) if image else Card.builtin(builtin or "gen3")
     return EmulatedTransport(card, f"emulated:{image.name if image else builtin or 'gen3'}")
 
 

@@ -36,7 +36,7 @@ def _load_card(path: Path, persist: bool = True):
 
     try:
         if persist:
-            return Card.from_image(path)
+            return Card.from_image(path, lock=True)  # its changes are saved: one holder at a time
         return Card(load_image(path))   # no backing file: reading never rewrites the image
     except ImageError as exc:
         _fail(str(exc), 2)

@@ -29,7 +29,7 @@ def _load_cards(images: tuple[Path, ...], builtins: tuple[str, ...]):
     cards = []
     for path in images:
         try:
-            cards.append((str(path), Card.from_image(path)))
+            cards.append((str(path), Card.from_image(path, lock=True)))  # one holder per image
         except Exception as exc:  # image errors name the file and key; show them plainly
             raise click.ClickException(f"cannot load card image {path}: {exc}") from exc
     for name in builtins:

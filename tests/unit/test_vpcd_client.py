@@ -135,14 +135,24 @@ def test_zero_length_frame_answered_6f00_without_calling_the_card(fake):
     assert list(card.commands) == [b"\x00\xb0\x00\x00\x00"]
 
 
-def test_unknown_one_byte_code_is_ignored_without_reply(fake):
+@pytest.mark.parametrize("code", [0x03, 0x05, 0xA0, 0xFF])
+def test_one_byte_frame_other_than_a_control_code_is_a_c_apdu_and_answered(fake, code):
+    # vpcd's control codes are 00, 01, 02, 04; any other 1-byte frame is a 1-byte C-APDU, and
+    # vpcd waits for its answer (issue 12: these went unanswered and froze the reader).
     card = EchoCard()
     with make_slot(card, fake):
         fake.accept()
-        fake.send(b"\x03")
-        assert fake.silent_for(0.3)
-        assert fake.ask(ATR_POLL) == ECHO_ATR
-        assert list(card.events) == [] and list(card.commands) == []
+        assert fake.ask(bytes([code])) == b"\x90\x00"  # EchoCard's answer to anything short
+        assert fake.ask(ATR_POLL) == ECHO_ATR  # the stream is still in step
+        assert list(card.commands) == [bytes([code])] and list(card.events) == []
+
+
+def test_one_byte_c_apdu_gets_the_emulated_cards_6700(fake):
+    from simulator import Card
+
+    with make_slot(Card.builtin("gen2"), fake):
+        fake.accept()
+        assert [fake.ask(bytes([code])) for code in (0x03, 0x05, 0xA0, 0xFF)] == [b"\x67\x00"] * 4
 
 
 def test_silence_after_a_control_code_means_a_one_byte_apdu(fake):
