@@ -202,3 +202,14 @@ def test_unquoted_hex_reads_as_written():
     own = declared(parse_image(text, "card.yaml"))["DF03"]
     assert own["EF20"]["sfi"] == 0x19 and [r["tag"] for r in own["EF20"]["records"]] == ["79", "1E"]
     assert own["EF19"]["sfi"] is None
+
+
+def test_the_readme_layout_example_loads():
+    """README's card-image section shows a layout: it must be a card image that builds."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\nlayout:\n", 1)[1].split("```", 1)[0]
+    card = Card(parse_image("profile: gen2\nlayout:\n" + block, "README.md"))
+    assert {"SSSE/DF03/EF19", "SSSE/DF05/EF06", "SSSE/DF06/EF07"} <= set(card.model.efs)
+    assert bytes(card.model.efs["SSSE/DF03/EF19"].records[0][:3]) == bytes.fromhex("792733")
