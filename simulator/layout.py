@@ -243,7 +243,7 @@ def declared(image: dict, tree: list | None = None) -> dict[str, dict[str, dict]
     for child in next(e for e in tree if e["df"] == "SSSE")["children"]:
         if child["df"] in out:
             own = out[child["df"]]
-            kept = [f for f in _merged(child["files"], own) if not f.get("declared")]
+            kept = [f for f in child["files"] if str(f["ef"]).upper() not in own]
             _check_sfis(image, child["df"], kept + list(own.values()), names[child["df"]])
     return out
 
