@@ -10,8 +10,12 @@
 
 Reports: with no --json/--junit/--html, all three go to reports/ (JSON one per card, JUnit and HTML
 over all cards); with any of them, just the ones named (--json: one file over every card);
-the APDU trace only with --trace (apdu4j format, or a JSON session for a .json name). Exit status 0 when no case is FAIL or ERROR,
-1 otherwise, 2 for a broken vector suite, 3 when the card cannot be reached.
+the APDU trace only with --trace (apdu4j format, or a JSON session for a .json name). They are
+written all or none, atomically, mode 0600 (reports/writing.py).
+
+Exit status (sscard/exitcodes.py): 0 when no case is FAIL or ERROR, 1 otherwise, 2 for bad input
+(a broken vector suite, a bad card image, a bad -k or one that selects no case), 3 when the card
+cannot be reached, 4 when a report cannot be written, 130 on Ctrl-C (no report is written).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import click
 
 from .card_under_test import CardUnderTest
 from .runner import DEFAULT_TIMEOUT, Runner
+from .textsafe import markup_safe, printable
 from .transport import TransportError
 from .vectors import VectorError, load_suite
 from .verdict import ORDER
@@ -47,8 +52,13 @@ BUILTIN = ("gen1", "gen2", "gen3")
               help="Where reports go when no path is given.")
 @click.option("--chaos", "chaos_spec", metavar="SPEC", help="Inject faults to test the tester, e.g. "
               "seed=1,drop=0.01,garbage=0.01,truncate=0.01,delay=0.01,delay_s=0.1:2,remove_at=300,reinsert.")
+@click.option("--psam", "psam", is_flag=False, flag_value="", default=None, metavar="[PSAM.yaml|PROFILE]",
+              help="Also run the PSAM vectors against an emulated PSAM: the built-in one (no value, or a "
+                   "profile: default, no-rk, des-only, sm4-only) or a PSAM image; with --psam-reader, the "
+                   "description of that PSAM.")
+@click.option("--psam-reader", help="PC/SC reader holding a physical PSAM: run the PSAM vectors against it.")
 def run(image, reader, replay, builtin, selection, json_path, junit_path, html_path, trace_path,
-        vectors_dir, timeout, reports_dir, chaos_spec):
+        vectors_dir, timeout, reports_dir, chaos_spec, psam, psam_reader):
     """Run the conformance vectors and write the reports."""
     from rich.console import Console
 
@@ -62,27 +72,44 @@ def run(image, reader, replay, builtin, selection, json_path, junit_path, html_p
     try:
         suite = load_suite(_vector_source(vectors_dir))
     except VectorError as exc:
-        console.print(f"[red]The vector suite has {len(exc.problems)} problem(s); nothing was run:[/red]")
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        raise SystemExit(2)
-    targets = _targets(image, reader, replay, builtin)
+        raise click.ClickException(f"the vector suite has {len(exc.problems)} problem(s); nothing was run:\n"
+                                   f"{exc}") from None
+    _check_selection(suite, selection)
+    if image:
+        from simulator.image import load_image
+
+        load_image(image)  # a bad image is bad input (exit 2, file:line), not an unreachable card
+    _check_report_paths(reports_dir, json_path, junit_path, html_path, trace_path)
+    card_chosen, psam_chosen = any((image, reader, replay, builtin)), psam is not None or bool(psam_reader)
+    targets = _targets(image, reader, replay, builtin) if card_chosen or not psam_chosen else []
+    targets += _psam_targets(psam, psam_reader) if psam_chosen or not card_chosen else []
     results = []
     for label, open_target in targets:
         try:
             transport, card = open_target()
-        except (TransportError, OSError, ValueError) as exc:
-            console.print(f"[red]{label}: cannot reach the card: {exc}[/red]")
-            raise SystemExit(3)
+        except (TransportError, OSError) as exc:
+            raise TransportError(f"{label}: cannot reach the card: {exc}") from None
+        except ValueError as exc:  # a session or image that does not read
+            raise click.ClickException(f"{label}: {exc}") from None
         if chaos is not None:
             transport = ChaosProcessor(chaos).wrap(transport)
         with transport:
             runner = Runner(suite, transport, card, selection=selection, timeout=timeout,
-                            image_path=image if image else None)
+                            image_path=getattr(card, "image_path", None) or (image if image else None))
             results.append(_run_with_progress(console, runner, label))
     _write_reports(results, reports_dir, json_path, junit_path, html_path, trace_path, console)
     _summary_table(console, results)
     raise SystemExit(0 if all(r.ok for r in results) else 1)
+
+
+def _check_selection(suite, expression) -> None:
+    """A -k that does not parse, or that selects no case, is bad input: a run of nothing must not
+    look like a green run."""
+    from .selection import Selection
+
+    chosen = Selection(expression)
+    if not any(chosen.matches(c.id, c.title) for c in suite.cases):
+        raise click.UsageError(f"-k {expression!r} selects none of the {len(suite.cases)} cases")
 
 
 def _vector_source(paths: tuple):
@@ -141,6 +168,51 @@ def _targets(image, reader, replay, builtin):
     return [(name, opener(name)) for name in names]
 
 
+def _psam_targets(psam, psam_reader):
+    """(label, opener) pairs for the PSAM: a physical one in `psam_reader` (described by the
+    `psam` image, if any), else the emulated one of `psam` (built-in, a profile, an image)."""
+    from simulator.psam import PROFILES, Psam
+
+    from .card_under_test import PsamUnderTest
+    from .transport import EmulatedTransport, PcscTransport
+
+    image = psam if psam and not (psam in PROFILES and not Path(psam).exists()) else None
+    described = Psam.from_image(image) if image else None   # a bad image: exit 2 before any case
+    profile = psam or "default"
+
+    def under_test(emulated, label):
+        target = PsamUnderTest(emulated.export_image(), label=label)
+        target.image_path = image
+        return target
+
+    if psam_reader:
+        def open_reader():
+            transport = PcscTransport(psam_reader)
+            if described is not None:
+                return transport, under_test(described, f"psam-{transport.name}")
+            if transport.atr == Psam.builtin().atr:   # an emulated PSAM served by `sscard serve --psam`
+                return transport, under_test(Psam.builtin(), f"psam-{transport.name}")
+            target = under_test(Psam.builtin(), f"psam-{transport.name}")
+            target.described = False                   # the roots are unknown: crypto cases INCONCLUSIVE
+            return transport, target
+        return [(psam_reader, open_reader)]
+
+    def open_emulated():
+        emulated = described or Psam.builtin(profile)
+        label = f"psam-{Path(image).stem}" if image else ("psam" if profile == "default" else f"psam-{profile}")
+        return _PsamTransport(emulated, f"emulated:{label}"), under_test(emulated, label)
+    return [(image or f"builtin PSAM {profile}", open_emulated)]
+
+
+class _PsamTransport(EmulatedTransport):
+    def restore(self) -> bytes:
+        """A PSAM keeps nothing across a power cycle; a fresh one from the same image all the same."""
+        from simulator.psam import Psam
+
+        self.card = Psam.from_dict(self.card.export_image())
+        return self.reset()
+
+
 def _generation_from_atr(atr: bytes) -> str:
     """Project ATR template (spec §6): "SSC" then the generation byte; gen2 when unknown."""
     marker = atr.find(b"SSC")
@@ -152,7 +224,8 @@ def _generation_from_atr(atr: bytes) -> str:
 def _run_with_progress(console, runner: Runner, label: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    columns = (TextColumn(f"[bold]{label}[/bold]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
+    columns = (TextColumn(f"[bold]{markup_safe(label)}[/bold]"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.description}", markup=False))
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("", total=None)
 
@@ -160,11 +233,13 @@ def _run_with_progress(console, runner: Runner, label: str):
             if event.kind == "suite_started":
                 progress.update(task, total=event.total)
             elif event.kind == "case_started":
-                progress.update(task, description=event.case_id)
+                progress.update(task, description=printable(event.case_id))
             elif event.kind == "case_done":
                 progress.advance(task)
                 if event.case.verdict.is_bad:
-                    progress.console.print(f"  [red]{event.case.verdict.value}[/red] {event.case.case_id}: {event.case.reason}")
+                    case = event.case
+                    progress.console.print(f"  [red]{case.verdict.value}[/red] {markup_safe(case.case_id)}: "
+                                           f"{markup_safe(case.reason)}")
         return runner.run(on_event)
 
 
@@ -173,43 +248,51 @@ def _per_card(path: str, label: str, several: bool) -> Path:
     return p.with_name(f"{p.stem}-{label}{p.suffix}") if several else p
 
 
-def _write_reports(results, reports_dir, json_path, junit_path, html_path, trace_path, console) -> None:
+def _reports(results, reports_dir, json_path, junit_path, html_path, trace_path) -> list:
+    """(path, text) of every report of the run: with no report option, a JSON per card and the
+    JUnit and HTML over all cards under reports_dir; with any, only the ones named."""
     from . import sessions
     from .reports import apdu4j, html, json_report, junit
 
-    several = len(results) > 1
     out = Path(reports_dir)
-    written = []
+    several = len(results) > 1
+    chosen = any((json_path, junit_path, html_path))
+    reports = []
     if json_path:  # one report over every card (the design's contract: {"cases": [...], "summary": ...})
-        target = Path(json_path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        json_report.write(results, target)
-        written.append(target)
-    chosen = any((json_path, junit_path, html_path))  # report options name the reports wanted
+        reports.append((Path(json_path), lambda: json_report.dumps(results)))
     for result in results:
         label = _safe(result.card)
         if not chosen:
-            target = out / f"{label}.json"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            json_report.write(result, target)
-            written.append(target)
+            reports.append((out / f"{label}.json", lambda r=result: json_report.dumps(r)))
         if trace_path:
             target = _per_card(trace_path, label, several)
-            target.parent.mkdir(parents=True, exist_ok=True)
             if target.suffix.lower() == ".json":  # a JSON session (replayable, with timestamps)
-                target.write_text(sessions.dumps(result.trace), encoding="utf-8")
+                reports.append((target, lambda r=result: sessions.dumps(r.trace)))
             else:
-                apdu4j.write(result.trace, target, tool=f"sscard/{result.provenance['tool']['version']}",
-                             provenance=result.provenance)
-            written.append(target)
-    for path, default, writer in ((junit_path, "junit.xml", junit.write), (html_path, "report.html", html.write)):
-        if chosen and not path:
-            continue
-        target = Path(path) if path else out / default
-        target.parent.mkdir(parents=True, exist_ok=True)
-        writer(results, target)
-        written.append(target)
-    console.print("reports: " + ", ".join(str(p) for p in written))
+                reports.append((target, lambda r=result: apdu4j.dumps(
+                    r.trace, tool=f"sscard/{r.provenance['tool']['version']}", provenance=r.provenance)))
+    for path, default, render in ((junit_path, "junit.xml", junit.dumps), (html_path, "report.html", html.render)):
+        if path or not chosen:
+            reports.append((Path(path) if path else out / default, lambda render=render: render(results)))
+    return reports
+
+
+def _check_report_paths(reports_dir, *paths) -> None:
+    """Before any case runs: a report path that can never be written ends the command (exit 4)."""
+    from .reports import writing
+
+    json_path, junit_path, html_path, trace_path = paths
+    defaults = () if any((json_path, junit_path, html_path)) else (Path(reports_dir) / "report.html",)
+    for path in (*filter(None, paths), *defaults):
+        writing.check(path, create_under=reports_dir)
+
+
+def _write_reports(results, reports_dir, json_path, junit_path, html_path, trace_path, console) -> None:
+    from .reports import writing
+
+    planned = _reports(results, reports_dir, json_path, junit_path, html_path, trace_path)
+    written = writing.write_all([(path, render()) for path, render in planned], create_under=reports_dir)
+    console.print("reports: " + ", ".join(markup_safe(p) for p in written))
 
 
 def _safe(label: str) -> str:
@@ -227,7 +310,7 @@ def _summary_table(console, results) -> None:
     table.add_column("suite", no_wrap=True)
     for result in results:
         counts = result.counts()
-        table.add_row(result.card, *(str(counts[v.value]) for v in ORDER), result.verdict.value)
+        table.add_row(markup_safe(result.card), *(str(counts[v.value]) for v in ORDER), result.verdict.value)
     console.print(table)
 
 
@@ -263,7 +346,9 @@ def from_session(session, out, area):
     except ValueError as exc:
         raise click.ClickException(f"{session}: {exc}") from None
     if out:
-        Path(out).write_text(text, encoding="utf-8")
+        from .reports.writing import write_text
+
+        write_text(out, text)  # atomic, 0600: the vectors hold what the session sent, PINs included
         click.echo(f"wrote {out}")
     else:
         click.echo(text, nl=False)

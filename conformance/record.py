@@ -26,9 +26,8 @@ from typing import Callable
 
 import click
 
-from simulator.storage import atomic_write
-
 from .processors import Trace, TraceEntry
+from .reports.writing import write_text
 from .sessions import dumps
 from .transport import Transport, TransportError
 
@@ -209,8 +208,8 @@ class CardRelay:
 
 def write_session(path, text: str) -> None:
     """Write a session atomically, created 0600: a session holds whatever the application sent,
-    PINs included."""
-    atomic_write(path, text.encode("utf-8"))
+    PINs included. ReportError (exit 4) when it cannot be written."""
+    write_text(path, text)
 
 
 def reader_has_card(reader: str) -> bool:
@@ -242,25 +241,29 @@ def record(reader, out, slot):
 
     from .transport import PcscTransport
 
-    if not out.parent.is_dir():
-        raise click.UsageError(f"--out: directory {out.parent} does not exist")
+    from .reports.writing import check
+
+    check(out)  # a session that could never be written: say so before relaying anything (exit 4)
     try:
         from smartcard.System import readers
 
         names = [str(r) for r in readers()]
     except ImportError:
-        raise click.ClickException("pyscard is not installed (pip install 'sscard[pcsc]')") from None
+        raise TransportError("pyscard is not installed (pip install 'sscard[pcsc]')") from None
     except Exception as exc:  # pyscard raises bare exceptions without pcscd
-        raise click.ClickException(f"cannot list PC/SC readers: {exc} (start pcscd: scripts/pcscd-up)") from None
+        raise TransportError(f"cannot list PC/SC readers: {exc} (start pcscd: scripts/pcscd-up)") from None
     try:
         name = resolve_reader(reader, names)
+    except ValueError as exc:  # no such reader: unreachable, as for `sscard run --reader`
+        raise TransportError(f"--reader: {exc}") from None
+    try:
         refuse_loop(name, slot)
     except ValueError as exc:
         raise click.UsageError(f"--reader: {exc}") from None
     try:
         relay = CardRelay(lambda: PcscTransport(name), present=lambda: reader_has_card(name))
     except TransportError as exc:
-        raise click.ClickException(f"cannot reach the card in {name!r}: {exc.reason}") from None
+        raise TransportError(f"cannot reach the card in {name!r}: {exc.reason}") from None
 
     vslot = VirtualReaderSlot(relay, slot_port(slot))
     done = threading.Event()

@@ -13,6 +13,9 @@ class SelectionError(ValueError):
     pass
 
 
+MAX_NESTING = 50  # parentheses and `not`s inside each other; deeper is refused, not recursed into
+
+
 class Selection:
     """A compiled -k expression; `matches(text)` tells whether a case is selected."""
 
@@ -20,52 +23,67 @@ class Selection:
         self.expression = (expression or "").strip()
         self._tokens = _TOKEN.findall(self.expression)
         self._pos = 0
+        self._depth = 0
         self._tree = self._parse_or() if self._tokens else ("true",)
         if self._pos != len(self._tokens):
-            raise SelectionError(f"-k: unexpected '{self._tokens[self._pos]}' in {self.expression!r}")
+            token = self._tokens[self._pos]
+            hint = "" if token in ("(", ")", "and", "or", "not") else " (join words with and, or)"
+            raise self._error(f"unexpected '{token[:40]}'{hint}")
 
     def matches(self, *texts: str) -> bool:
         haystack = " ".join(texts).lower()
         return _eval(self._tree, haystack)
 
+    def _error(self, what: str) -> SelectionError:
+        shown = self.expression if len(self.expression) <= 80 else self.expression[:77] + "..."
+        return SelectionError(f"-k {shown!r}: {what}")
+
     # Grammar: or := and ("or" and)* ; and := not ("and" not)* ; not := "not" not | atom
+    # and/or nodes hold all their operands in one list: a long chain is not a deep tree.
     def _peek(self):
         return self._tokens[self._pos] if self._pos < len(self._tokens) else None
 
     def _take(self):
         token = self._peek()
         if token is None:
-            raise SelectionError(f"-k: expression ends too early: {self.expression!r}")
+            raise self._error("ends too early (a word, 'not' or '(' is missing at the end)")
         self._pos += 1
         return token
 
     def _parse_or(self):
-        node = self._parse_and()
+        nodes = [self._parse_and()]
         while self._peek() == "or":
             self._take()
-            node = ("or", node, self._parse_and())
-        return node
+            nodes.append(self._parse_and())
+        return nodes[0] if len(nodes) == 1 else ("or", nodes)
 
     def _parse_and(self):
-        node = self._parse_not()
+        nodes = [self._parse_not()]
         while self._peek() == "and":
             self._take()
-            node = ("and", node, self._parse_not())
-        return node
+            nodes.append(self._parse_not())
+        return nodes[0] if len(nodes) == 1 else ("and", nodes)
 
     def _parse_not(self):
-        if self._peek() == "not":
-            self._take()
-            return ("not", self._parse_not())
-        token = self._take()
-        if token == "(":
-            node = self._parse_or()
-            if self._take() != ")":
-                raise SelectionError(f"-k: missing ')' in {self.expression!r}")
-            return node
-        if token in (")", "and", "or"):
-            raise SelectionError(f"-k: unexpected '{token}' in {self.expression!r}")
-        return ("word", token.lower())
+        self._depth += 1
+        if self._depth > MAX_NESTING:
+            raise self._error(f"nested more than {MAX_NESTING} deep")
+        try:
+            if self._peek() == "not":
+                self._take()
+                return ("not", self._parse_not())
+            token = self._take()
+            if token == "(":
+                node = self._parse_or()
+                if self._peek() != ")":
+                    raise self._error("missing ')'")
+                self._take()
+                return node
+            if token in (")", "and", "or"):
+                raise self._error(f"unexpected '{token}'")  # an operator where a word belongs
+            return ("word", token.lower())
+        finally:
+            self._depth -= 1
 
 
 def _eval(node, haystack: str) -> bool:
@@ -77,5 +95,5 @@ def _eval(node, haystack: str) -> bool:
     if kind == "not":
         return not _eval(node[1], haystack)
     if kind == "and":
-        return _eval(node[1], haystack) and _eval(node[2], haystack)
-    return _eval(node[1], haystack) or _eval(node[2], haystack)
+        return all(_eval(n, haystack) for n in node[1])
+    return any(_eval(n, haystack) for n in node[1])

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from .exitcodes import BAD_INPUT, UNREACHABLE
+
 _HEX = re.compile(r"[0-9A-Fa-f]")
 
 
@@ -58,9 +60,12 @@ def apdu(apdus, image, builtin, reader, get_response):
     commands = [parse_apdu(text, i) for i, text in enumerate(apdus, 1)]
     try:
         transport = _transport(image, builtin, reader)
-    except (ImageError, TransportError) as exc:
+    except ImageError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(BAD_INPUT)
+    except TransportError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(UNREACHABLE)
     trace = Trace(atr=transport.atr)
     chain = standard_chain(transport, trace, get_response, get_response)
     click.echo(f"ATR {transport.atr.hex().upper()}  ({transport.name})")
@@ -73,6 +78,6 @@ def apdu(apdus, image, builtin, reader, get_response):
             click.echo(f"< {data + ' ' if data else ''}{sw:04X}  {describe(sw)}")
     except TransportError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(UNREACHABLE)
     finally:
         transport.close()

@@ -24,6 +24,7 @@ from conformance.vectors import Suite, VectorError, load_suite
 from conformance.verdict import SuiteResult
 
 from .targets import Connection, Random, ReaderScan, Target, connect, scan_readers
+from .widgets import markup_free
 
 
 class SscardApp(App):
@@ -153,7 +154,7 @@ class SscardApp(App):
         try:
             result = json_report.load_json_report(path)
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            self.notify(f"Cannot open {path}: {exc}", severity="error", timeout=8)
+            self.notify(markup_free(f"Cannot open {path}: {exc}"), severity="error", timeout=8)
             return False
         self.show_results(result, Path(path))
         return True

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Tree
 
+from conformance.textsafe import printable
 from conformance.verdict import ORDER, Verdict
 
 VERDICT_STYLE = {
@@ -16,6 +17,19 @@ SHORT = {Verdict.PASS: "PASS", Verdict.FAIL: "FAIL", Verdict.ERROR: "ERROR", Ver
          Verdict.NOT_APPLICABLE: "N/A"}
 # Worst first, as a reader scans a summary.
 WORST_FIRST = list(reversed(ORDER))
+
+
+def plain(value, style: str = "") -> Text:
+    """Outside text (a vector title, a reason, a card's data, a file name) as a Text: shown as it
+    is, never parsed as markup, control characters as visible escapes."""
+    return Text(printable(value), style=style)
+
+
+def markup_free(value) -> str:
+    """The same for the places that take a markup string (notifications, border titles)."""
+    from textual.markup import escape
+
+    return escape(printable(value))
 
 
 def verdict_text(verdict: Verdict, short: bool = False) -> Text:

@@ -6,11 +6,10 @@ differing bytes marked, the status word's meaning and the response decoded as TL
 from __future__ import annotations
 
 from html import escape
-from pathlib import Path
-
 from simulator.sw import describe
 
 from .. import tlv
+from .writing import write_text
 from ..verdict import ORDER, CaseResult, StepResult, SuiteResult, Verdict
 
 _CSS = """
@@ -41,8 +40,9 @@ def render(results: list[SuiteResult] | SuiteResult, title: str = "sscard confor
     return "\n".join(parts)
 
 
-def write(results, path, title: str = "sscard conformance report") -> None:
-    Path(path).write_text(render(results, title), encoding="utf-8")
+def write(results, path, title: str = "sscard conformance report", create_under=None) -> None:
+    """The page written atomically, mode 0600 (reports/writing.py)."""
+    write_text(path, render(results, title), create_under)
 
 
 def marked_hex(data: bytes, differing) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from simulator.sw import describe
 
 from ..processors import Trace, TraceEntry
+from .writing import write_text
 from ..verdict import ORDER, CaseResult, StepResult, SuiteResult, Verdict, worst as worst_of
 
 FORMAT = "sscard-report/1"
@@ -77,14 +78,19 @@ def to_dict_many(results: list[SuiteResult]) -> dict:
                         "cards": {r.card: summary(r) for r in results}}}
 
 
-def write(result: "SuiteResult | list[SuiteResult]", path) -> None:
+def dumps(result: "SuiteResult | list[SuiteResult]") -> str:
     """One card's run as the contract's report; a list of runs as one combined report."""
     if isinstance(result, list):
         doc = to_dict(result[0]) if len(result) == 1 else to_dict_many(result)
     else:
         doc = to_dict(result)
     # compact: the C encoder only runs without indent, and a suite report is megabytes
-    Path(path).write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def write(result: "SuiteResult | list[SuiteResult]", path, create_under=None) -> None:
+    """The report written atomically, mode 0600 (reports/writing.py)."""
+    write_text(path, dumps(result), create_under)
 
 
 def load_json_reports(path) -> list[SuiteResult]:
@@ -215,4 +221,4 @@ def _entry(doc: dict) -> TraceEntry:
                       _unhex(doc.get("response")), float(doc.get("duration", 0.0)), _text(doc.get("text", ""), "text"))
 
 
-__all__ = ["FORMAT", "ORDER", "load_json_report", "load_json_reports", "to_dict", "to_dict_many", "write"]
+__all__ = ["FORMAT", "ORDER", "dumps", "load_json_report", "load_json_reports", "to_dict", "to_dict_many", "write"]

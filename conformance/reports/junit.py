@@ -5,9 +5,9 @@ non-PASS verdict -> <skipped> whose message starts with the verdict. One <testsu
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
-
+from ..textsafe import xml_safe
 from ..verdict import CaseResult, SuiteResult, Verdict
+from .writing import write_text
 
 
 def to_element(results: list[SuiteResult] | SuiteResult) -> ET.Element:
@@ -27,10 +27,19 @@ def to_element(results: list[SuiteResult] | SuiteResult) -> ET.Element:
     return root
 
 
-def write(results, path) -> None:
-    tree = ET.ElementTree(to_element(results))
-    ET.indent(tree)
-    tree.write(Path(path), encoding="utf-8", xml_declaration=True)
+def dumps(results) -> str:
+    root = to_element(results)
+    for element in root.iter():  # vector titles, reasons and card data are outside text
+        element.text = None if element.text is None else xml_safe(element.text)
+        for name, value in element.attrib.items():
+            element.set(name, xml_safe(value))
+    ET.indent(root)
+    return "<?xml version='1.0' encoding='utf-8'?>\n" + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write(results, path, create_under=None) -> None:
+    """The XML written atomically, mode 0600 (reports/writing.py)."""
+    write_text(path, dumps(results), create_under)
 
 
 def _suite(result: SuiteResult) -> ET.Element:

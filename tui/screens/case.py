@@ -18,12 +18,13 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from conformance.textsafe import printable as _p
 from conformance.vectors import CAPTURE
 from conformance.verdict import CaseResult, StepResult
 from simulator.sw import sw_matches
 
 from .. import decode
-from ..widgets import verdict_text
+from ..widgets import markup_free, plain, verdict_text
 
 
 def _grid() -> Table:
@@ -87,21 +88,21 @@ def step_renderable(step: StepResult, vector_step=None) -> Group:
         grid.add_row("command", decode.command_text(step.command))
         template = getattr(vector_step, "apdu", None)
         if template is not None and not template.is_constant:
-            grid.add_row("computed", Text.assemble(("from ", "dim"), (" ".join(template.text.split()), "italic")))
+            grid.add_row("computed", Text.assemble(("from ", "dim"), (_p(" ".join(template.text.split())), "italic")))
             value = computed_part(template, step.command)
             if value is not None:
-                grid.add_row("", Text.assemble((value[0], "italic"), " = ", (value[1].hex().upper(), "cyan")))
+                grid.add_row("", Text.assemble((_p(value[0]), "italic"), " = ", (value[1].hex().upper(), "cyan")))
         _response_rows(grid, step)
     if vector_step is not None and vector_step.capture:
         for name, source in vector_step.capture.items():
             value = captured(source, step)
             shown = value.hex().upper() if value is not None else "(nothing)"
-            grid.add_row("captured", Text.assemble((name, "bold"), f" = {source} → ", (shown, "cyan")))
+            grid.add_row("captured", Text.assemble((_p(name), "bold"), f" = {_p(source)} → ", (shown, "cyan")))
     if len(step.exchanges) > 1:  # the processors added exchanges (GET RESPONSE, 6Cxx resend)
         for entry in step.exchanges:
             grid.add_row("wire", _wire_text(entry))
     if step.reason:
-        grid.add_row("reason", Text(step.reason, style="red" if step.verdict.is_bad else "yellow"))
+        grid.add_row("reason", plain(step.reason, style="red" if step.verdict.is_bad else "yellow"))
     return Group(grid)
 
 
@@ -116,7 +117,7 @@ def _response_rows(grid: Table, step: StepResult) -> None:
     if "sw" in expected:
         patterns = expected["sw"] if isinstance(expected["sw"], list) else [expected["sw"]]
         ok = step.sw is not None and any(sw_matches(str(p), step.sw) for p in patterns)
-        grid.add_row("sw", Text.assemble(("expected ", "dim"), " or ".join(patterns), ("   actual ", "dim"),
+        grid.add_row("sw", Text.assemble(("expected ", "dim"), _p(" or ".join(map(str, patterns))), ("   actual ", "dim"),
                                           (f"{step.sw:04X}" if step.sw is not None else "none", "bold"),
                                           ("   ✓" if ok else "   ✗", "green" if ok else "bold red")))
     data = step.data
@@ -134,10 +135,10 @@ def _response_rows(grid: Table, step: StepResult) -> None:
         grid.add_row("", Text("·· = any value (masked)", style="dim"))
     for key, label in (("length", "length"), ("regex", "regex")):
         if key in expected:
-            grid.add_row(label, Text.assemble(("expected ", "dim"), str(expected[key]),
+            grid.add_row(label, Text.assemble(("expected ", "dim"), _p(expected[key]),
                                               ("   actual ", "dim"), str(len(data)) if key == "length" else ""))
     for path, value in (expected.get("tlv") or {}).items():
-        grid.add_row("tlv want", Text.assemble((path, "bold"), " = ", value if value is not None else "(present)"))
+        grid.add_row("tlv want", Text.assemble((_p(path), "bold"), " = ", _p(value) if value is not None else "(present)"))
     lines = decode.tlv_lines(data)
     if lines:
         grid.add_row("tlv", Text("\n".join(lines)))
@@ -175,8 +176,8 @@ def _wire_text(entry) -> Text:
     if entry.kind == "reset":
         return Text(f"reset, ATR {(entry.response or b'').hex().upper()}", style="dim")
     if entry.kind == "error":
-        return Text(f"error: {entry.text}", style="red")
-    return Text(entry.text, style="italic dim")
+        return plain(f"error: {entry.text}", style="red")
+    return plain(entry.text, style="italic dim")
 
 
 class CaseScreen(Screen):
@@ -197,13 +198,13 @@ class CaseScreen(Screen):
             yield Static(self._heading(), id="case-heading")
             vector_case = self._vector_case()
             if not self.case.steps:
-                yield Static(Text("no steps were run: " + (self.case.reason or "—"), style="dim"), classes="step")
+                yield Static(plain("no steps were run: " + (self.case.reason or "—"), style="dim"), classes="step")
             for step in self.case.steps:
                 name = f"{step.phase} {step.index + 1}"
                 title = f"{name}: {step.title}" if step.title and step.title != name else name
                 panel = Static(step_renderable(step, _vector_step(vector_case, step)),
                                classes=f"step verdict-{step.verdict.value}")
-                panel.border_title = title
+                panel.border_title = markup_free(title)
                 panel.border_subtitle = step.verdict.value
                 yield panel
         yield Footer()
@@ -220,14 +221,14 @@ class CaseScreen(Screen):
     def _heading(self) -> Group:
         case = self.case
         grid = _grid()
-        grid.add_row("case", Text.assemble((case.case_id, "bold cyan"), "  ", (case.title, "bold")))
-        grid.add_row("verdict", Text.assemble(verdict_text(case.verdict), ("   " + case.reason if case.reason else "", "")))
+        grid.add_row("case", Text.assemble((_p(case.case_id), "bold cyan"), "  ", (_p(case.title), "bold")))
+        grid.add_row("verdict", Text.assemble(verdict_text(case.verdict), (_p("   " + case.reason if case.reason else ""), "")))
         if case.ref or case.labels:
-            grid.add_row("ref", Text.assemble(", ".join(case.ref), ("   label ", "dim"), ", ".join(case.labels)))
+            grid.add_row("ref", Text.assemble(_p(", ".join(case.ref)), ("   label ", "dim"), _p(", ".join(case.labels))))
         if case.file:
-            grid.add_row("vector", f"{_relative(case.file)}:{case.line}")
+            grid.add_row("vector", plain(f"{_relative(case.file)}:{case.line}"))
         for warning in case.warnings:
-            grid.add_row("warning", Text(warning, style="yellow"))
+            grid.add_row("warning", plain(warning, style="yellow"))
         position = self.peers.index(case) + 1 if case in self.peers else 0
         if len(self.peers) > 1:
             grid.add_row("", Text(f"case {position} of {len(self.peers)} (n next, p previous)", style="dim"))

@@ -16,6 +16,8 @@ from textual.widgets.option_list import Option
 
 from conformance.verdict import SuiteResult
 
+from ..widgets import markup_free, plain
+
 # format name -> (module in conformance.reports, file suffix)
 FORMATS = {"JSON": ("json_report", ".json"), "JUnit": ("junit", ".junit.xml"), "HTML": ("html", ".html")}
 
@@ -44,8 +46,8 @@ class OpenReportScreen(ModalScreen[str | None]):
             yield Label("Open a JSON report", classes="dialog-title")
             yield Input(placeholder="path to a report (.json), Enter to open", id="report-path")
             found = self._reports()
-            yield Label(f"in {self.folder}/" if found else f"no reports in {self.folder}/ yet", classes="dim")
-            yield OptionList(*[Option(p.name, id=str(p)) for p in found], id="report-list")
+            yield Label(plain(f"in {self.folder}/" if found else f"no reports in {self.folder}/ yet"), classes="dim")
+            yield OptionList(*[Option(plain(p.name), id=str(p)) for p in found], id="report-list")
 
     def _reports(self) -> list[Path]:
         if not self.folder.is_dir():
@@ -120,10 +122,9 @@ class ExportScreen(ModalScreen[Path | None]):
             self.query_one("#export-status", Static).update(Text(f"{self.kind} export is not available", style="red"))
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write(self.result, path)
+            write(self.result, path, create_under=self.folder)  # atomic, 0600; only reports/ is created
         except OSError as exc:
-            self.query_one("#export-status", Static).update(Text(f"not written: {exc}", style="red"))
+            self.query_one("#export-status", Static).update(plain(f"not written: {exc}", style="red"))
             return
-        self.app.notify(f"{self.kind} written to {path}")
+        self.app.notify(markup_free(f"{self.kind} written to {path}"))
         self.dismiss(path)

@@ -14,8 +14,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static, Tree
 
+from conformance.textsafe import printable
+
 from ..cardread import EMPTY, CardReader, Node
 from ..targets import Target, TargetError
+from ..widgets import plain
 
 
 def _status_style(status: str) -> str:
@@ -116,7 +119,7 @@ class ExplorerScreen(Screen):
     def _label(node: Node) -> Text:
         mark = "✓" if node.status.startswith("9000") else "○" if node.status == EMPTY else "·" if not node.status else "✗"
         return Text.assemble((f"{mark} ", _status_style(node.status) if node.status not in ("", EMPTY) else "dim"),
-                             (node.label, "bold" if node.kind in ("mf", "df") else ""))
+                             (printable(node.label), "bold" if node.kind in ("mf", "df") else ""))
 
     @on(Tree.NodeHighlighted, "#card-tree")
     def _highlighted(self, event: Tree.NodeHighlighted) -> None:
@@ -127,6 +130,7 @@ class ExplorerScreen(Screen):
         table = self.query_one("#records", DataTable)
         table.clear()
         for index, row in enumerate(node.rows):
-            table.add_row(row.where, row.tag, row.item, Text(row.sw, style=_status_style(row.sw)), row.value,
+            table.add_row(plain(row.where), plain(row.tag), plain(row.item), Text(row.sw, style=_status_style(row.sw)),
+                          plain(row.value),
                           key=f"{node.path}#{index}")
         table.border_title = node.path

@@ -15,9 +15,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
+from conformance.textsafe import printable
 from conformance.verdict import CaseResult, SuiteResult, Verdict, worst
 
-from ..widgets import SHORT, WORST_FIRST, counts_text, verdict_text
+from ..widgets import SHORT, WORST_FIRST, counts_text, plain, verdict_text
 
 COLUMNS = (("id", "case", 13), ("verdict", "verdict", 14), ("time", "time", 9), ("title", "title", None))
 VERDICT_FILTERS = [None, Verdict.FAIL, Verdict.ERROR, Verdict.INCONCLUSIVE, Verdict.PASS, Verdict.NOT_APPLICABLE]
@@ -103,15 +104,15 @@ class ResultsScreen(Screen):
 
     def _summary(self) -> Text:
         result = self.result
-        text = Text.assemble(("card ", "dim"), (result.card or "?", "bold"), ("   verdict ", "dim"),
+        text = Text.assemble(("card ", "dim"), (printable(result.card or "?"), "bold"), ("   verdict ", "dim"),
                              verdict_text(result.verdict), ("   cases ", "dim"), (str(len(result.cases)), "bold"),
                              "   ", counts_text(result.counts(), zeros=False))
         if self.report is not None:
             text.append("\nreport ", style="dim")
-            text.append(self.report.name)
+            text.append(printable(self.report.name))
         stopped = (result.provenance or {}).get("stopped")
         if stopped:
-            text.append(f"   stopped {stopped}", style="yellow")
+            text.append(f"   stopped {printable(stopped)}", style="yellow")
         return text
 
     def _fill_areas(self) -> None:
@@ -120,7 +121,7 @@ class ResultsScreen(Screen):
         for case in self.result.cases:
             groups.setdefault(case.area or "?", []).append(case)
         for area, cases in groups.items():
-            cells = [Text(area, style="bold"), verdict_text(worst(c.verdict for c in cases), short=True)]
+            cells = [plain(area, style="bold"), verdict_text(worst(c.verdict for c in cases), short=True)]
             for verdict in WORST_FIRST:
                 n = sum(1 for c in cases if c.verdict is verdict)
                 cells.append(Text(str(n), style="bold" if n and verdict.is_bad else "" if n else "dim"))
@@ -140,8 +141,8 @@ class ResultsScreen(Screen):
             current = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
         table.clear()
         for case in self.visible_cases():
-            table.add_row(case.case_id, verdict_text(case.verdict), Text(duration_text(case.duration), justify="right"),
-                          case.title, key=case.case_id)
+            table.add_row(plain(case.case_id), verdict_text(case.verdict), Text(duration_text(case.duration), justify="right"),
+                          plain(case.title), key=case.case_id)
         if current is not None and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
         arrow = "↓" if self.reverse else "↑"

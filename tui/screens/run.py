@@ -17,11 +17,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
 
 from conformance.events import CaseDone, CaseStarted, Event, StepDone, SuiteDone, SuiteStarted
+from conformance.textsafe import printable
 from conformance.verdict import ORDER
 
 from ..run_job import RunOutcome, report_stamp, run_suite
 from ..targets import Target, TargetError
-from ..widgets import counts_text, verdict_text
+from ..widgets import counts_text, markup_free, plain, verdict_text
 
 
 class _Batcher:
@@ -64,7 +65,7 @@ class RunScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="run"):
-            yield Label(Text.assemble("Running on ", (self.target.label, "bold")), id="run-title")
+            yield Label(Text.assemble("Running on ", (printable(self.target.label), "bold")), id="run-title")
             with Horizontal(id="run-progress-row"):
                 yield ProgressBar(total=None, show_eta=False, id="run-progress")
                 yield Static("", id="run-elapsed")
@@ -132,7 +133,7 @@ class RunScreen(Screen):
             bar.update(total=event.total, progress=0)
         elif isinstance(event, CaseStarted):
             self.query_one("#run-current", Static).update(
-                Text.assemble(("current ", "dim"), (event.case_id, "bold cyan"), f"  {event.title}",
+                Text.assemble(("current ", "dim"), (printable(event.case_id), "bold cyan"), f"  {printable(event.title)}",
                               (f"   ({event.index + 1}/{event.total})", "dim")))
         elif isinstance(event, CaseDone):
             case = event.case
@@ -140,7 +141,7 @@ class RunScreen(Screen):
             bar.update(progress=event.index + 1)
             self.query_one("#run-counts", Static).update(counts_text(self.counts))
             table = self.query_one("#run-cases", DataTable)
-            table.add_row(case.case_id, verdict_text(case.verdict), case.title, key=case.case_id)
+            table.add_row(plain(case.case_id), verdict_text(case.verdict), plain(case.title), key=case.case_id)
         elif isinstance(event, SuiteDone):
             self.query_one("#run-current", Static).update(Text("all cases done", style="dim"))
 
@@ -156,12 +157,12 @@ class RunScreen(Screen):
         what = "stopped" if outcome.cancelled else "done"
         status = Text(f"Run {what}: {len(outcome.result.cases)} cases.")
         if outcome.report is not None:
-            status.append(f" Report {outcome.report.name}", style="bold")
+            status.append(f" Report {printable(outcome.report.name)}", style="bold")
         for error in outcome.errors:
-            status.append(f"\ncould not write {error}", style="red")
+            status.append(f"\ncould not write {printable(error)}", style="red")
         self.query_one("#run-status", Static).update(status)
         if outcome.errors:
-            self.notify("; ".join(outcome.errors), severity="error", timeout=10)
+            self.notify(markup_free("; ".join(outcome.errors)), severity="error", timeout=10)
         if self.app.auto_results:
             # A moment on the finished run screen (and never a screen removed while it mounts).
             self.set_timer(0.4, lambda: self.app.show_results(outcome.result, outcome.report, replace=True))
@@ -171,7 +172,7 @@ class RunScreen(Screen):
     def _failed(self, message: str) -> None:
         self.running = False
         self._tick.stop()
-        self.query_one("#run-current", Static).update(Text(message, style="bold red"))
+        self.query_one("#run-current", Static).update(plain(message, style="bold red"))
         self.query_one("#run-status", Static).update(Text("Esc: back to the start screen", style="dim"))
 
     def on_unmount(self) -> None:

@@ -20,10 +20,11 @@ from textual.widgets.option_list import Option
 
 from conformance.card_under_test import CardUnderTest
 from conformance.selection import Selection, SelectionError
+from conformance.textsafe import printable
 from simulator.samples import sample_image
 
 from ..targets import BUILTINS, ReaderScan, Target
-from ..widgets import CheckTree
+from ..widgets import CheckTree, markup_free, plain
 
 CHECKED, UNCHECKED, PARTIAL = "☑", "☐", "◪"
 _BUILTIN_NOTES = {"gen1": "3DES, no name extension", "gen2": "3DES, name extension", "gen3": "SM4, PKI application"}
@@ -89,7 +90,7 @@ class StartScreen(Screen):
         if self.scan.readers:
             for name, present in self.scan.readers:
                 state = ("card present", "green") if present else ("empty", "dim")
-                options.append(Option(Text.assemble(("PC/SC ", "bold"), name, "  ", state), id=f"pcsc:{name}"))
+                options.append(Option(Text.assemble(("PC/SC ", "bold"), printable(name), "  ", state), id=f"pcsc:{name}"))
         else:
             options.append(Option(Text(f"PC/SC: {self.scan.status}", style="dim"), id="pcsc-none", disabled=True))
         return options
@@ -119,7 +120,7 @@ class StartScreen(Screen):
             options.highlighted = options.get_option_index(chosen)
         except Exception:  # the chosen reader went away: say so, keep the list usable
             options.highlighted = options.get_option_index("builtin:gen3")
-            self.notify(f"{self.app.target.label} is gone", severity="warning")
+            self.notify(markup_free(f"{self.app.target.label} is gone"), severity="warning")
 
     @on(OptionList.OptionHighlighted, "#targets")
     def _target_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -159,14 +160,14 @@ class StartScreen(Screen):
                     options.highlighted = index
             except Exception:
                 pass
-        info = Text.assemble(("target: ", "dim"), (target.label if target.name else "card image (no path yet)", "bold"))
+        info = Text.assemble(("target: ", "dim"), (printable(target.label) if target.name else "card image (no path yet)", "bold"))
         if target.kind == "builtin":
             card = CardUnderTest(dict(sample_image(target.name)), label=target.name)
             info.append(f"\nsample card of spec §3.8, transport {card.transport}, {card.algorithm.upper()} keys", style="dim")
             info.append(f"\nfeatures: {', '.join(sorted(card.features))}", style="dim")
         if target.kind == "pcsc":
             described = self.app.description or "the built-in gen3 sample"
-            info.append(f"\ndescribed by {described} (type an image path to change)", style="dim")
+            info.append(f"\ndescribed by {printable(described)} (type an image path to change)", style="dim")
         elif target.kind == "image" and not target.name:
             info.append("\ntype the image path above and press Enter", style="yellow")
         self.query_one("#target-info", Static).update(info)
@@ -193,7 +194,7 @@ class StartScreen(Screen):
         tree.root.expand()
         suite = self.app.suite
         if suite is None:
-            tree.root.add_leaf(Text(self.app.suite_error or "no vectors", style="red"))
+            tree.root.add_leaf(plain(self.app.suite_error or "no vectors", style="red"))
             self._show_selection()
             return
         visible = {c.id for c in self._visible_cases()}
@@ -203,14 +204,15 @@ class StartScreen(Screen):
                 continue
             ticked = sum(1 for c in cases if c.id not in self.unchecked)
             mark = CHECKED if ticked == len(cases) else UNCHECKED if not ticked else PARTIAL
-            label = Text.assemble(f"{mark} ", (vector_file.area or "?", "bold"), f"  {ticked}/{len(cases)}  ",
-                                  (vector_file.title, "dim"))
+            label = Text.assemble(f"{mark} ", (printable(vector_file.area or "?"), "bold"), f"  {ticked}/{len(cases)}  ",
+                                  (printable(vector_file.title), "dim"))
             # Areas open when a filter narrows them, folded otherwise: the overview first.
             area = tree.root.add(label, data=("area", [c.id for c in cases], vector_file.path),
                                  expand=bool(self.expression) or vector_file.path in self.expanded)
             for case in cases:
                 mark = UNCHECKED if case.id in self.unchecked else CHECKED
-                area.add_leaf(Text.assemble(f"{mark} ", (case.id, "cyan"), f"  {case.title}"), data=("case", case.id))
+                area.add_leaf(Text.assemble(f"{mark} ", (printable(case.id), "cyan"), f"  {printable(case.title)}"),
+                              data=("case", case.id))
         self._show_selection()
 
     def _show_selection(self) -> None:
@@ -220,9 +222,9 @@ class StartScreen(Screen):
         try:
             Selection(self.expression)
         except SelectionError as exc:
-            text = Text(str(exc), style="red")
+            text = plain(exc, style="red")
         if self.app.suite_error:
-            text = Text(self.app.suite_error, style="red")
+            text = plain(self.app.suite_error, style="red")
         self.query_one("#selection-info", Static).update(text)
 
     @on(Input.Changed, "#filter")
@@ -278,12 +280,12 @@ class StartScreen(Screen):
     def action_run(self) -> None:
         app = self.app
         if app.suite is None:
-            self.notify(app.suite_error or "No vectors to run.", severity="error")
+            self.notify(markup_free(app.suite_error or "No vectors to run."), severity="error")
             return
         try:
             Selection(self.expression)
         except SelectionError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(markup_free(exc), severity="error")
             return
         target = app.target
         if target.kind == "image" and not target.name:
