@@ -94,6 +94,7 @@ def run_function(action):
         from terminal.errors import ParamError, ReaderError
         from terminal.transport import TracedSlot
 
+        card = psam_slot = None
         try:
             card = _card_slot(builtin, image, reader)
             psam_slot = _psam_slot(psam, psam_reader, no_psam, reader)
@@ -106,6 +107,9 @@ def run_function(action):
             code = BAD_INPUT if isinstance(exc, ParamError) else UNREACHABLE if isinstance(exc, ReaderError) else FAILED
             detail = f" ({exc.detail})" if exc.detail else ""
             raise CodedError(f"{exc.code} {exc.message}{detail}", code) from None
+        finally:
+            for slot in (card, psam_slot):  # an image card lets go of its file, a reader of its card
+                getattr(slot, "close", lambda: None)()
         if result:
             click.echo(result)
     return command
