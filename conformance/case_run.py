@@ -13,6 +13,8 @@ from typing import Callable
 
 from . import card_model, compute
 from .card_under_test import MissingSecret
+from .expect import RegexTimeout
+from .limits import REGEX_TIMEOUT, CaseLimits, clip_hex
 from .processors import Cancelled, Chain
 from .template import TemplateError
 from .transport import TransportError
@@ -29,8 +31,10 @@ class _Stop(Exception):
 
 
 class CaseRun:
-    def __init__(self, case: Case, chain: Chain, card, trace, on_step: Callable[[StepResult], None] = lambda s: None):
+    def __init__(self, case: Case, chain: Chain, card, trace, on_step: Callable[[StepResult], None] = lambda s: None,
+                 limits: CaseLimits | None = None):
         self.case, self.chain, self.card, self.trace, self.on_step = case, chain, card, trace, on_step
+        self.limits = limits or CaseLimits()  # the case's time and recording budget (the runner's)
         self.context = compute.Context(card, current_df="MF")
         self.functions = compute.bind(self.context)
         self.variables = {**compute.builtin_variables(card), **case.vars, "atr": chain.transport.atr}
@@ -118,7 +122,7 @@ class CaseRun:
             got = f"{record.sw:04X} ({describe(record.sw)})" if record.sw is not None else "no answer"
             record.verdict, record.reason = Verdict.INCONCLUSIVE, f"answered {got}"
             self._emit(record)
-            raise _Stop(Verdict.INCONCLUSIVE, f"precondition '{what}' not reached: {apdu.hex().upper()} answered {got}")
+            raise _Stop(Verdict.INCONCLUSIVE, f"precondition '{what}' not reached: {clip_hex(apdu)} answered {got}")
         self._emit(record)
         return response[:-2]
 
@@ -159,13 +163,18 @@ class CaseRun:
             self.context.current_df = card_model.df_after(apdu, sw, self.context.current_df)
         if step.expect is not None:
             try:
-                outcome = step.expect.check(sw, data, self.variables, self.functions)
+                left = self.limits.time_left()  # a regex gets the case's time left, if less
+                seconds = REGEX_TIMEOUT if left is None else min(REGEX_TIMEOUT, max(left, 0.01))
+                outcome = step.expect.check(sw, data, self.variables, self.functions, regex_seconds=seconds)
+            except RegexTimeout as exc:
+                record.verdict, record.reason = Verdict.ERROR, str(exc)
             except MissingSecret as exc:
                 record.verdict, record.reason = Verdict.INCONCLUSIVE, f"cannot compute the expectation: {exc}"
             except (TemplateError, ValueError) as exc:
                 record.verdict, record.reason = Verdict.ERROR, f"cannot build the expectation: {exc}"
             else:
                 record.expected, record.differing = outcome.expected, outcome.differing
+                self.limits.charge(len(str(outcome.expected)))  # the report will hold it
                 if not outcome.ok:
                     record.verdict, record.reason = Verdict.FAIL, "; ".join(outcome.mismatches)
         self._capture(step, data, sw)

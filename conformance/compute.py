@@ -9,6 +9,7 @@ Add a function here and it is usable in every vector file (the loader checks nam
 from __future__ import annotations
 
 import functools
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from simulator import crypto, items
 from simulator.layout import declared_efs
 
 from .card_under_test import CardUnderTest, MissingSecret
+from .limits import MAX_VALUE, clip
 from .template import to_bytes
 
 
@@ -120,13 +122,22 @@ def gbk(ctx: Context, text) -> bytes:
 
 def pad(ctx: Context, value, length, fill="00") -> bytes:
     """`value` right-padded with `fill` to `length` bytes (records are fixed length)."""
-    raw = _b(value)
-    return raw + _b(fill) * (int(length) - len(raw))
+    raw, length, filler = _b(value), int(length), _b(fill)
+    if length > MAX_VALUE:  # refused before the bytes are made: pad("00", 1500000000) is 1.5 GB
+        raise ValueError(f"pad to {length} bytes is over the limit of {MAX_VALUE} bytes")
+    if not filler and length > len(raw):
+        raise ValueError("pad with an empty fill")
+    missing = max(0, length - len(raw))
+    return raw + (filler * (missing // len(filler) + 1))[:missing] if missing else raw
 
 
 def join(ctx: Context, *parts) -> bytes:
     """Concatenation, for a computed part inside another call: `${lc(join(pin_bcd(pin), "FF", new))}`."""
-    return b"".join(_b(p) for p in parts)
+    values = [_b(p) for p in parts]
+    total = sum(map(len, values))
+    if total > MAX_VALUE:
+        raise ValueError(f"join of {total} bytes is over the limit of {MAX_VALUE} bytes")
+    return b"".join(values)
 
 
 def lc(ctx: Context, data) -> bytes:
@@ -144,7 +155,7 @@ def _ef(ctx: Context, path) -> tuple[str, dict]:
     full = _ef_path(path)
     entry = declared_efs(ctx.card.image).get(full) or _profile_efs(ctx.card.generation).get(full)
     if entry is None:
-        raise ValueError(f"no EF {path!r} on a gen{ctx.card.generation} card (spec §2)")
+        raise ValueError(f"no EF {clip(path)} on a gen{ctx.card.generation} card (spec §2)")
     return full, entry
 
 
@@ -222,7 +233,7 @@ def binary(ctx: Context, path, offset=0, length=None) -> bytes:
         raise ValueError(f"{full} is not a transparent EF")
     size = _size(ctx, full, entry)
     value = _described(ctx, "files", full)
-    content = b"" if value is None else _file_content(ctx, value)
+    content = b"" if value is None else _file_content(ctx, value, size)
     content = content[:size].ljust(size, b"\0")
     start = int(offset) + (size if int(offset) < 0 else 0)  # negative: from the end of the EF
     return content[start:] if length is None else content[start:start + int(length)]
@@ -241,20 +252,33 @@ def _size(ctx: Context, full: str, entry: dict) -> int:
     from simulator.profile import DEFAULT_SIZES
 
     sizes = {**DEFAULT_SIZES, **((ctx.card.image.get("switches") or {}).get("sizes") or {})}
-    return int(sizes[full.rsplit("/", 1)[1]]) if str(entry["size"]).startswith("$") else int(entry["size"])
+    size = int(sizes[full.rsplit("/", 1)[1]]) if str(entry["size"]).startswith("$") else int(entry["size"])
+    if not 0 <= size <= 0xFFFF:  # READ BINARY's offset has 2 bytes: a bigger EF cannot be read
+        raise ValueError(f"{full} has size {clip(size)} in the description, not 0..65535")
+    return size
 
 
-def _file_content(ctx: Context, value) -> bytes:
+def _file_content(ctx: Context, value, size: int) -> bytes:
+    """The first `size` bytes of a `files:` entry: hex, or a regular file beside the description
+    (not /dev/zero, not a FIFO, not a path out of its folder)."""
     text = "".join(str(value).split())
     try:
         return bytes.fromhex(text)
     except ValueError:
-        base = getattr(ctx.card.image, "path", None)
-        file = Path(str(value)) if base is None else Path(base).parent / str(value)
-        try:
-            return file.read_bytes()
-        except OSError as exc:
-            raise MissingSecret(f"the description's file {value!r} cannot be read: {exc.strerror}") from None
+        pass
+    base = getattr(ctx.card.image, "path", None)
+    folder = (Path.cwd() if base is None else Path(base).parent).resolve()
+    file = (folder / str(value)).resolve()
+    what = f"the description's file {clip(str(value))}"
+    if not file.is_relative_to(folder):
+        raise MissingSecret(f"{what} is outside the description's folder {folder}")
+    try:
+        if not stat.S_ISREG(file.stat().st_mode):
+            raise MissingSecret(f"{what} is not a regular file")
+        with open(file, "rb") as handle:
+            return handle.read(size)
+    except OSError as exc:
+        raise MissingSecret(f"{what} cannot be read: {exc.strerror}") from None
 
 
 def fci(ctx: Context, df) -> bytes:
@@ -275,9 +299,22 @@ def fci(ctx: Context, df) -> bytes:
     return b"\x6F" + length + body
 
 
+def psam_out(ctx: Context, algorithm, index, factors, p1, data) -> bytes:
+    """What the PSAM under test answers to `80 FA <p1> 00 <data>` after `BF DE 48 <index> <factors>`
+    in the application of `algorithm` ("3des": ADF D15600000590, "sm4": DF01), from the root key
+    of its description (ssc-terminal.md §2.3, §2.4)."""
+    from simulator import psam
+
+    if not hasattr(ctx.card, "root"):
+        raise MissingSecret("psam_out() needs a PSAM under test")
+    root = ctx.card.root(index)
+    cipher, w = psam.working_key(str(algorithm), root, _b(factors, "factors"))
+    return psam.compute(cipher, w, int(str(p1), 16), _b(data, "data"))
+
+
 FUNCTIONS = {f.__name__: f for f in (ext_auth, int_auth, mac, pin_bcd, pki_verify, pki_change_pin,
                                      pki_change_mk, pin_unblock, reload_pin, cardid_mac, sm3, ascii,
-                                     gbk, pad, join, lc, record, binary, ef_size, fci)}
+                                     gbk, pad, join, lc, record, binary, ef_size, fci, psam_out)}
 
 
 def bind(ctx: Context | None) -> dict:

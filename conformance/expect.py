@@ -1,6 +1,9 @@
 """Expectations of a step: status word (exact, nibble mask, or a set) and data (exact, under a
 mask, regex, length, TLV objects). Checking one gives every mismatch, not only the first, and
 the expected bytes in a form a report can put beside the actual ones.
+
+A regex runs on the `regex` engine with a time limit (conformance.limits): one that backtracks
+without end raises RegexTimeout, which makes the step ERROR rather than hang the run.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass, field
 from simulator.sw import sw_matches
 
 from . import tlv as tlvlib
+from .limits import REGEX_TIMEOUT, RegexTimeout, clip, clip_hex, compile_regex, regex_search
 from .template import Template, TemplateError, parse as parse_template, to_bytes
 
 SW_PATTERN = re.compile(r"^[0-9A-Fa-fxX]{4}$")
@@ -43,7 +47,7 @@ class Expectation:
     data: Template | None = None
     mask_value: Template | None = None
     mask: bytes | None = None
-    regex: re.Pattern | None = None
+    regex: object = None  # a compiled pattern of the `regex` engine
     length: tuple[int, int] | None = None
     tlv: dict[str, Template | None] = field(default_factory=dict)
 
@@ -56,7 +60,7 @@ class Expectation:
             patterns = [sw] if isinstance(sw, str) else list(sw)
             for p in patterns:
                 if not SW_PATTERN.match(str(p)):
-                    raise ExpectationError("sw", f"bad status word pattern {p!r} (4 hex digits, x = any nibble)")
+                    raise ExpectationError("sw", f"bad status word pattern {clip(p)} (4 hex digits, x = any nibble)")
             exp.sw = tuple(str(p).upper().replace("X", "x") for p in patterns)
         if "data" in spec:
             exp.data = _template("data", spec["data"] or "")
@@ -65,20 +69,20 @@ class Expectation:
             try:
                 exp.mask = bytes.fromhex("".join(str(spec["mask"]["mask"]).split()))
             except ValueError:
-                raise ExpectationError("mask.mask", f"bad hex in mask {spec['mask']['mask']!r}") from None
+                raise ExpectationError("mask.mask", f"bad hex in mask {clip(spec['mask']['mask'])}") from None
             if exp.mask_value.is_constant and len(exp.mask_value.render({}, {})) != len(exp.mask):
                 raise ExpectationError("mask", "mask.value and mask.mask must have the same length")
         if "regex" in spec:
             try:
-                exp.regex = re.compile(spec["regex"])
-            except re.error as exc:
-                raise ExpectationError("regex", f"bad regex: {exc}") from None
+                exp.regex = compile_regex(str(spec["regex"]))
+            except ValueError as exc:
+                raise ExpectationError("regex", str(exc)) from None
         if "length" in spec:
             length = spec["length"]
             exp.length = (length, length) if isinstance(length, int) else (length.get("min", 0), length.get("max", 65536))
         for path, value in (spec.get("tlv") or {}).items():
             if not re.fullmatch(r"[0-9A-Fa-f]{2,6}(/[0-9A-Fa-f]{2,6})*", path):
-                raise ExpectationError("tlv", f"bad TLV path {path!r} (tags in hex, nested with '/')")
+                raise ExpectationError("tlv", f"bad TLV path {clip(path)} (tags in hex, nested with '/')")
             exp.tlv[path.upper()] = None if value is None else _template(f"tlv.{path}", value)
         return exp
 
@@ -87,7 +91,9 @@ class Expectation:
         found = [t for t in (self.data, self.mask_value) if t is not None]
         return found + [t for t in self.tlv.values() if t is not None]
 
-    def check(self, sw: int | None, data: bytes, variables: dict, functions: dict) -> Outcome:
+    def check(self, sw: int | None, data: bytes, variables: dict, functions: dict,
+              regex_seconds: float = REGEX_TIMEOUT) -> Outcome:
+        """Raises RegexTimeout when the regex takes longer than `regex_seconds`."""
         out = Outcome()
         if self.sw:
             out.expected["sw"] = list(self.sw)
@@ -111,8 +117,8 @@ class Expectation:
             out.differing = sorted(set(out.differing) | set(diff))
         if self.regex is not None:
             out.expected["regex"] = self.regex.pattern
-            if not self.regex.search(data.hex().upper()):
-                out.mismatches.append(f"data does not match regex {self.regex.pattern!r}")
+            if not regex_search(self.regex, data.hex().upper(), regex_seconds):
+                out.mismatches.append(f"data does not match regex {clip(self.regex.pattern)}")
         if self.length is not None:
             low, high = self.length
             out.expected["length"] = low if low == high else {"min": low, "max": high}
@@ -130,14 +136,20 @@ class Expectation:
         except (tlvlib.TLVError, IndexError) as exc:
             items = []
             out.mismatches.append(f"data is not BER-TLV: {exc}")
+        except RecursionError:  # a card's answer of constructed objects inside each other, 1000 deep
+            items = []
+            out.mismatches.append("data is not BER-TLV: constructed objects nested too deep")
         for path, template in self.tlv.items():
             want = None if template is None else template.render(variables, functions)
             out.expected["tlv"][path] = None if want is None else want.hex().upper()
-            found = tlvlib.find(items, path)
+            try:
+                found = tlvlib.find(items, path)
+            except RecursionError:
+                found = None
             if found is None:
                 out.mismatches.append(f"TLV {path} missing")
             elif want is not None and found.value != want:
-                out.mismatches.append(f"TLV {path} = {found.value.hex().upper()}, expected {want.hex().upper()}")
+                out.mismatches.append(f"TLV {path} = {clip_hex(found.value)}, expected {clip_hex(want)}")
 
 
 def diff_positions(expected: bytes, actual: bytes, mask: bytes | None = None) -> list[int]:
@@ -166,4 +178,4 @@ def _ranges(positions: list[int]) -> str:
     return shown + (", ..." if len(positions) > 8 else "")
 
 
-__all__ = ["Expectation", "ExpectationError", "Outcome", "diff_positions", "to_bytes"]
+__all__ = ["Expectation", "ExpectationError", "Outcome", "RegexTimeout", "diff_positions", "to_bytes"]

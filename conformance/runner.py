@@ -1,7 +1,10 @@
 """The suite runner: selected cases against one Transport, as a stream of typed events.
 
-Each case runs in a worker thread so a per-case timeout can be enforced: when it expires the
-case is told to stop before its next APDU and becomes ERROR. A card removed mid-case makes that
+A case has its time on every transport (limits.CaseLimits): it is checked before each APDU and
+reset, a regex gets the time left, and a case that took longer is ERROR, the card rebuilt if it is
+emulated. A case whose transport can hang (a reader) runs in a worker thread, so a transmit that
+never returns still ends the case at its time; an in-process card runs it inline. A case also
+records a bounded number of exchanges and bytes, so a report stays small. A card removed mid-case makes that
 case INCONCLUSIVE and the run goes on after a reset; if the reset fails too, or the reader is
 gone, the remaining cases are reported INCONCLUSIVE "not run" and the run ends cleanly, so the
 report is always complete.
@@ -15,6 +18,7 @@ from typing import Callable, Iterator
 
 from . import provenance as prov
 from .case_run import CaseRun
+from .limits import CaseLimits, LimitedTransport, shorten
 from .events import CaseDone, CaseStarted, Event, StepDone, SuiteDone, SuiteStarted
 from .processors import Trace, standard_chain
 from .selection import Selection
@@ -92,22 +96,24 @@ class Runner:
         steps of an emulated card.
         """
         events: queue.Queue = queue.Queue()
-        cancel = threading.Event()
-        chain = standard_chain(self.transport, self.trace, self.get_response, self.retry_6c, cancel)
+        limit = case.timeout or self.timeout
+        limits = CaseLimits(limit)  # also the chain's cancel: the watchdog sets it
+        chain = standard_chain(LimitedTransport(self.transport, limits), self.trace, self.get_response,
+                               self.retry_6c)
         steps: list[StepDone] = []
-        run = CaseRun(case, chain, self.card, self.trace, on_step=lambda s: steps.append(StepDone(case.id, s)))
+        run = CaseRun(case, chain, self.card, self.trace, on_step=lambda s: steps.append(StepDone(case.id, s)),
+                      limits=limits)
         if getattr(self.transport, "can_hang", True):
             done = self._worker.submit(run, events)
-        else:  # nothing to watch over: run it here, without the thread handoff
+            finished = done.wait(limit or None)
+        else:  # an in-process card cannot hang: run it here, without the thread handoff
             _work(run, events)
-            done = _DONE
-        limit = case.timeout or self.timeout
-        finished = done.wait(limit or None)
+            done, finished = _DONE, True
         yield from list(steps)
-        if finished:
+        if finished and not limits.expired:
             result = events.get()
         else:
-            result = self._timed_out(case, run, done, events, cancel, limit)
+            result = self._timed_out(case, run, done, events, limits, limit)
         self._after_case(run)
         return result
 
@@ -211,7 +217,7 @@ def _work(run: CaseRun, events: queue.Queue) -> None:
         result = run.run()
     except Exception as exc:  # a tool bug: the case is an ERROR, the run goes on
         result = run.result
-        result.verdict, result.reason = Verdict.ERROR, f"internal error: {type(exc).__name__}: {exc}"
+        result.verdict, result.reason = Verdict.ERROR, f"internal error: {type(exc).__name__}: {shorten(exc)}"
     events.put(result)
 
 

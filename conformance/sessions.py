@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .limits import clip
 from .reports import apdu4j, apdutool
 from .transport import Session
 
@@ -90,4 +91,4 @@ def _hex(value, where: str, source: str) -> bytes:
     try:
         return bytes.fromhex("".join(str(value).split()))
     except (TypeError, ValueError):
-        raise ValueError(f"{where}: bad hex {value!r}") from None
+        raise ValueError(f"{where}: bad hex {clip(value)}") from None

@@ -22,6 +22,7 @@ from simulator.strict_yaml import read_bounded
 from . import compute, yaml_lines
 from .applicability import Applicability, ApplicabilityError
 from .expect import Expectation, ExpectationError
+from .limits import clip, shorten
 from .template import Template, TemplateError, check_functions, parse as parse_template
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "vectors" / "schema.json"
@@ -139,7 +140,7 @@ def load_suite(source=None, schema_path: Path = SCHEMA_PATH) -> Suite:
     for file_name, case_id, line in (i for f in files for i in f.ids):
         if case_id in seen:
             first = seen[case_id]
-            problems.append(Problem(file_name, line, f"duplicate id {case_id} (first at {first[0]}:{first[1]})"))
+            problems.append(Problem(file_name, line, f"duplicate id {shorten(case_id, 60)} (first at {first[0]}:{first[1]})"))
         seen.setdefault(case_id, (file_name, line))
     if not paths:
         problems.append(Problem(str(source), 1, "no vector files (*.yaml) found"))
@@ -210,7 +211,7 @@ def _explain(error: jsonschema.ValidationError):
         extras = [k for k in error.instance if k not in allowed] if isinstance(error.instance, dict) else []
         for key in extras:
             hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
-            yield path + (key,), f"unknown field '{key}'{hint}"
+            yield path + (key,), f"unknown field {clip(key)}{hint}"
         return
     if kind == "required":
         missing = re.search(r"'([^']+)' is a required property", error.message)
@@ -230,10 +231,19 @@ def _explain(error: jsonschema.ValidationError):
         return
     note = error.schema.get("x-error") if isinstance(error.schema, dict) else None
     if note and kind in ("pattern", "type"):
-        yield path, f"{note}: {error.instance!r}"
+        yield path, f"{note}: {clip(error.instance)}"
         return
     where = ".".join(str(p) for p in path) or "file"
-    yield path, f"{where}: {error.message}"
+    yield path, f"{where}: {_message(error)}"
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message with the value in it cut: it quotes the whole value, 10 MB or not."""
+    if isinstance(error.instance, (dict, list, str, bytes)) and len(error.instance) > 60:
+        whole = repr(error.instance)
+        if whole in error.message:
+            return shorten(error.message.replace(whole, clip(error.instance)), 300)
+    return shorten(error.message, 300)
 
 
 def _allowed_keys(schema: dict) -> set[str]:
@@ -271,7 +281,7 @@ def _build_case(spec, defaults, area, path, located, name, bad_paths, problems) 
     try:
         applies = Applicability(str(merged.get("applies", "True")))
     except ApplicabilityError as exc:
-        problem(("applies",) if "applies" in spec else (), f"applies: {exc}")
+        problem(("applies",) if "applies" in spec else (), f"applies: {shorten(exc)}")
         applies = Applicability("True")
     variables = {str(k): str(v) for k, v in (merged.get("vars") or {}).items()}
     known = set(compute.BUILTIN_VARIABLES) | set(variables)
@@ -302,7 +312,7 @@ def _precondition(spec, line: int) -> Precondition:
     if kind == "authenticate" and isinstance(arg, dict):
         version = str(arg.get("version", 1))
         if not re.fullmatch(r"[0-9A-Fa-f]{1,2}", version):  # one byte, sent after the cryptogram
-            raise ValueError(f"authenticate version {version!r} is not a key version (hex 00-FF)")
+            raise ValueError(f"authenticate version {clip(version)} is not a key version (hex 00-FF)")
         arg = {"key": str(arg.get("key", "")).upper(), "version": int(version, 16)}
     return Precondition(kind, arg, line)
 
@@ -334,11 +344,11 @@ def _step(spec, path, located, report, known: set, functions, case_raw: bool) ->
         for message in check_functions(template, functions):
             problem(sub, message)
         for var in sorted(template.names() - known):
-            problem(sub, f"unknown variable '{var}' (not captured by an earlier step, "
+            problem(sub, f"unknown variable {clip(var)} (not captured by an earlier step, "
                                      f"not in vars, not built in: {', '.join(compute.BUILTIN_VARIABLES)})")
     for var, source in (spec.get("capture") or {}).items():
         if not CAPTURE.match(str(source)):
-            problem(("capture", var), f"capture {var}: {source!r} is not data, data[a:b], data[i], sw or atr")
+            problem(("capture", var), f"capture {shorten(var, 60)}: {clip(source)} is not data, data[a:b], data[i], sw or atr")
         step.capture[str(var)] = str(source)
         known.add(str(var))
     return step

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from ..limits import clip, clip_hex
 from ..transport import Session
 
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
@@ -99,7 +100,7 @@ def loads(text: str, source: str = "") -> Session:
         if not line:
             continue
         if line.startswith("#"):
-            _header(line, session)
+            _header(line, session, number)
             if line.upper().startswith("# RESET"):
                 session.exchanges.append(None)
             continue
@@ -118,12 +119,12 @@ def loads(text: str, source: str = "") -> Session:
                 pending = None
                 continue
         else:
-            raise ValueError(f"line {number}: not an apdu4j trace line: {line[:60]!r}")
+            raise ValueError(f"line {number}: not an apdu4j trace line: {clip(line)}")
         if pending is not None:
-            raise ValueError(f"line {number}: command {pending.hex().upper()} has no response")
+            raise ValueError(f"line {number}: command {clip_hex(pending)} has no response")
         pending = command
     if pending is not None:
-        raise ValueError(f"the trace ends with a command without response: {pending.hex().upper()}")
+        raise ValueError(f"the trace ends with a command without response: {clip_hex(pending)}")
     return session
 
 
@@ -136,16 +137,21 @@ def _hex_tokens(line: str, number: int) -> bytes:
             start = i + 1
     hex_text = "".join(tokens[start:])
     if not _HEX.match(hex_text or "x") or len(hex_text) % 2:
-        raise ValueError(f"line {number}: bad hex in {line[:60]!r}")
+        raise ValueError(f"line {number}: bad hex in {clip(line)}")
     return bytes.fromhex(hex_text)
 
 
-def _header(line: str, session: Session) -> None:
+def _header(line: str, session: Session, number: int) -> None:
     body = line[1:].strip()
     for prefix, attribute in (("ATR:", "atr"), ("PROTOCOL:", "protocol"), ("Using ", "reader")):
         if body.startswith(prefix):
             value = body[len(prefix):].strip()
-            setattr(session, attribute, bytes.fromhex(value) if attribute == "atr" else value)
+            if attribute == "atr":
+                try:
+                    value = bytes.fromhex(value)
+                except ValueError:
+                    raise ValueError(f"line {number}: bad hex in the ATR {clip(value)}") from None
+            setattr(session, attribute, value)
 
 
 def _elapsed(seconds: float) -> str:
