@@ -275,8 +275,6 @@ def test_cyclic_append_needs_key_84():
 @pytest.mark.parametrize("df, apdu, expected", [
     pytest.param("SSSE", "00DC012903010101", "6A86", id="6A86 P2 mode 001"),
     pytest.param("SSSE", "00DC012A03010101", "6A86", id="6A86 P2 mode 010"),
-    pytest.param("SSSE", "00DC012802010101", "6A86", id="6A86 P2 mode 010"),
-    pytest.param("SSSE", "00DC012807010101", "6A86", id="6A86 P2 mode 111"),
     pytest.param("SSSE", "00DC012F03010101", "6A86", id="6A86 P2 mode 111"),
     pytest.param("DF04", "00DC014314" + "00" * 20, "6A86", id="6A86 append P1 01"),
     pytest.param("SSSE", "00DC01FC03010101", "6A86", id="6A86 SFI 31"),
