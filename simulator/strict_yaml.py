@@ -119,8 +119,7 @@ class _Builder:
         self.open: set[int] = set()  # collections being built: an alias to one of them is a loop
 
     def build(self, node, path: tuple, raw: bool):
-        line = node.start_mark.line + 1
-        self.out.lines.setdefault(path, line)
+        line = self.out.lines.setdefault(path, node.start_mark.line + 1)  # a key's line if it has one
         self.budget -= 1
         if self.budget < 0:
             raise YamlError(line, "aliases expand to too many values (an alias bomb?)")

@@ -31,6 +31,8 @@ def _load_cards(images: tuple[Path, ...], builtins: tuple[str, ...]):
         try:
             cards.append((str(path), Card.from_image(path, lock=True)))  # one holder per image
         except Exception as exc:  # image errors name the file and key; show them plainly
+            for _, loaded in cards:
+                loaded.close()  # lets go of the images already held
             raise click.ClickException(f"cannot load card image {path}: {exc}") from exc
     for name in builtins:
         cards.append((f"builtin {name}", Card.builtin(name)))
