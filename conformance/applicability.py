@@ -15,7 +15,10 @@ VARIABLES = {
     "transport": "response mode of the card, 't0' or 't1'",
     "features": "set of feature names of the card under test, e.g. 'pki'; 'destructive' when the run can "
                 "restore the card afterwards (emulated cards): cases that block it for good need it",
+    "target": "what is under test, 'card' or 'psam' (ssc-terminal.md §2); an expression that does not "
+              "name it is about a card, so card cases never run against a PSAM",
 }
+CARD_TARGET = "card"
 
 _COMPARE = {
     ast.Eq: operator.eq,
@@ -39,9 +42,18 @@ class Applicability:
     def __init__(self, text: str):
         self.text = text.strip() or "True"
         self._tree = _parsed(self.text)
+        self._names_target = any(isinstance(n, ast.Name) and n.id == "target" for n in ast.walk(self._tree))
 
     def evaluate(self, context: dict) -> bool:
+        if not self._names_target and context.get("target", CARD_TARGET) != CARD_TARGET:
+            return False  # a card case: not for a PSAM
         return bool(_eval(self._tree, context))
+
+    def why_not(self, context: dict) -> str:
+        """Why the case does not apply (for the verdict's reason)."""
+        if not self._names_target and context.get("target", CARD_TARGET) != CARD_TARGET:
+            return f"a card case, and the target is a {context['target']}"
+        return self.text
 
     def mentions(self, name: str) -> bool:
         """Whether the expression names the constant `name` (the runner restores the card after a
@@ -108,7 +120,7 @@ def _eval(node, context: dict):
     if isinstance(node, ast.Name):
         if node.id in ("True", "False"):
             return node.id == "True"
-        return context[node.id]
+        return context.get(node.id, CARD_TARGET) if node.id == "target" else context[node.id]
     if isinstance(node, ast.Constant):
         return node.value
     return frozenset(_eval(e, context) for e in node.elts)

@@ -52,7 +52,8 @@ class CardUnderTest:
         return str((self.image.get("switches") or {}).get("transport", "t0")).lower()
 
     def applicability_context(self) -> dict:
-        return {"generation": self.generation, "transport": self.transport, "features": self.features}
+        return {"generation": self.generation, "transport": self.transport, "features": self.features,
+                "target": "card"}
 
     def _derived_features(self) -> frozenset:
         found = {f"gen{self.generation}", self.algorithm}
@@ -131,3 +132,52 @@ def _key_bytes(entry, version: int, where: str) -> bytes:
     else:
         text = entry
     return bytes.fromhex("".join(str(text).split()))
+
+
+class PsamUnderTest(CardUnderTest):
+    """A PSAM as the tester knows it (ssc-terminal.md §2): its PSAM image gives the profile, the
+    response mode and the root keys computed values need. `target` is "psam" in `applies`, so
+    card cases are not applicable to it and PSAM cases not to a card. With no image (a physical
+    PSAM nobody described) the roots are unknown: cases that need one are INCONCLUSIVE.
+    """
+
+    described: bool = True
+
+    @property
+    def generation(self) -> int:
+        return 0  # no card generation
+
+    @property
+    def transport(self) -> str:
+        return str(self.image.get("transport", "t0")).lower()
+
+    def applicability_context(self) -> dict:
+        return {**super().applicability_context(), "target": "psam"}
+
+    def _psam(self):
+        from simulator.psam import Psam
+
+        return Psam.from_dict(dict(self.image), source=self.label)
+
+    def _derived_features(self) -> frozenset:
+        psam = self._psam()
+        found = {"psam", f"psam:{psam.profile}"}
+        found |= {f"psam_{df['app']}" for df in psam.dfs.values()}      # psam_des, psam_sm4
+        if 0x11 in psam.roots:
+            found.add("psam_rk")                                          # RKSSSE, index 11
+        return frozenset(found | {str(f) for f in (self.image.get("features") or [])})
+
+    def root(self, index) -> bytes:
+        """The root key of a PSAM index (2 hex digits), as the description holds it."""
+        if not self.described:
+            raise MissingSecret("the PSAM description is missing: give --psam FILE with its root keys")
+        value = self._psam().roots.get(int(str(index), 16))
+        if value is None:
+            raise MissingSecret(f"the PSAM description has no key record {str(index).upper()}")
+        return value
+
+    def key(self, ref: str, current_df: str = "SSSE", version: int = 1) -> tuple[bytes, str]:
+        raise MissingSecret(f"a PSAM holds no card key {ref}")
+
+    def pin(self, which: str = "SSSE") -> str:
+        raise MissingSecret("a PSAM has no PIN")

@@ -5,6 +5,9 @@
     sscard run --image card.yaml                 an emulated card from a card image (in memory)
     sscard run --reader "Virtual PCD 00 00" --image card.yaml   a card in a reader, described
     sscard run --replay session.json             a recorded session
+    sscard run --psam [no-rk|psam.yaml]          the PSAM vectors against an emulated PSAM
+    sscard run --psam-reader "Virtual PCD 00 01" [--psam psam.yaml]   a PSAM in a reader, described
+    (with no target at all, the built-in PSAM runs after the three cards)
     sscard vectors check [DIR]                   load and validate the vector files only
     sscard vectors from-session SESSION [--out FILE]
 
@@ -27,7 +30,7 @@ import click
 from .card_under_test import CardUnderTest
 from .runner import DEFAULT_TIMEOUT, Runner
 from .textsafe import markup_safe, printable
-from .transport import TransportError
+from .transport import EmulatedTransport, TransportError
 from .vectors import VectorError, load_suite
 from .verdict import ORDER
 
@@ -174,7 +177,7 @@ def _psam_targets(psam, psam_reader):
     from simulator.psam import PROFILES, Psam
 
     from .card_under_test import PsamUnderTest
-    from .transport import EmulatedTransport, PcscTransport
+    from .transport import PcscTransport
 
     image = psam if psam and not (psam in PROFILES and not Path(psam).exists()) else None
     described = Psam.from_image(image) if image else None   # a bad image: exit 2 before any case
@@ -199,7 +202,9 @@ def _psam_targets(psam, psam_reader):
 
     def open_emulated():
         emulated = described or Psam.builtin(profile)
-        label = f"psam-{Path(image).stem}" if image else ("psam" if profile == "default" else f"psam-{profile}")
+        stem = Path(image).stem if image else ""
+        label = (stem if stem.startswith("psam") else f"psam-{stem}") if image else \
+            ("psam" if profile == "default" else f"psam-{profile}")
         return _PsamTransport(emulated, f"emulated:{label}"), under_test(emulated, label)
     return [(image or f"builtin PSAM {profile}", open_emulated)]
 

@@ -74,7 +74,7 @@ class Runner:
             if self._dead:
                 result = _verdict_only(case, Verdict.INCONCLUSIVE, f"not run: {self._dead}")
             elif not case.applies.evaluate(context):
-                result = _verdict_only(case, Verdict.NOT_APPLICABLE, f"not applicable: {case.applies.text}")
+                result = _verdict_only(case, Verdict.NOT_APPLICABLE, f"not applicable: {case.applies.why_not(context)}")
             else:
                 result = yield from self._run_case(case)
                 self._blame_earlier_case(result)

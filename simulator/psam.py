@@ -274,11 +274,7 @@ class Psam:
         root = self.roots.get(apdu.p2)
         if root is None:
             raise CardStatus(0x6A88)
-        k_card = crypto.diversify_chain(algorithm, root, data[8:16], data[0:8])
-        if len(data) == 16:
-            self.working = (algorithm, k_card)
-        else:
-            self.working = ("des" if algorithm == "3des" else "sm4", ECB[algorithm](k_card, data[16:]))
+        self.working = working_key(algorithm, root, data)
         return None
 
     def _80fa(self, apdu: CommandAPDU, _buffered) -> bytes:
@@ -291,9 +287,24 @@ class Psam:
         size, data = BLOCK[cipher], apdu.data
         if len(data) % size or (apdu.p1 == 0x05 and len(data) < 2 * size):
             raise CardStatus(0x6700)
-        out = ECB[cipher](w, data) if apdu.p1 == 0x00 else cbc_mac(cipher, w, data[:size], data[size:])
+        out = compute(cipher, w, apdu.p1, data)
         self._check_le(apdu, len(out))
         return out
+
+
+def working_key(algorithm: str, root: bytes, data: bytes) -> tuple[str, bytes]:
+    """BF DE (§2.3): data = cardDiv ‖ cityDiv [‖ PF]; K_card = div(div(root, cityDiv), cardDiv);
+    W = K_card, or its encryption of PF (single DES for 3DES keys, SM4). (cipher, W)."""
+    k_card = crypto.diversify_chain(algorithm, root, data[8:16], data[0:8])
+    if len(data) == 16:
+        return algorithm, k_card
+    return ("des" if algorithm == "3des" else "sm4"), ECB[algorithm](k_card, data[16:])
+
+
+def compute(cipher: str, w: bytes, p1: int, data: bytes) -> bytes:
+    """80 FA (§2.4): P1 00 ECB over the blocks, P1 05 the MAC of ICV (first block) ‖ message."""
+    size = BLOCK[cipher]
+    return ECB[cipher](w, data) if p1 == 0x00 else cbc_mac(cipher, w, data[:size], data[size:])
 
 
 def cbc_mac(cipher: str, w: bytes, icv: bytes, message: bytes) -> bytes:
@@ -348,5 +359,5 @@ def validate_image(image: Image) -> None:
                               f"or null to drop the record, got {value!r}")
 
 
-__all__ = ["Psam", "PROFILES", "command_name", "cbc_mac", "default_key_table", "validate_image",
-           "ImageError"]
+__all__ = ["Psam", "PROFILES", "command_name", "cbc_mac", "compute", "default_key_table",
+           "validate_image", "working_key", "ImageError"]

@@ -152,7 +152,7 @@ def test_unsafe_placeholder_is_refused(tmp_path):
 def test_applicability_with_unknown_variable(tmp_path):
     text = HEAD + GOOD_CASE.format(n=1).replace("    steps:", "    applies: \"gen >= 2\"\n    steps:")
     path = write(tmp_path, text)
-    assert problems_of(path) == [f"{path}:6: applies: unknown variable 'gen' (known: generation, transport, features)"]
+    assert problems_of(path) == [f"{path}:6: applies: unknown variable 'gen' (known: generation, transport, features, target)"]
 
 
 def test_project_decision_cited_needs_a_pd_label(tmp_path):
