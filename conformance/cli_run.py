@@ -93,7 +93,7 @@ def run(image, reader, replay, builtin, selection, json_path, junit_path, html_p
         except (TransportError, OSError) as exc:
             raise TransportError(f"{label}: cannot reach the card: {exc}") from None
         except ValueError as exc:  # a session or image that does not read
-            raise click.ClickException(f"{label}: {exc}") from None
+            raise click.ClickException(_naming(label, exc)) from None
         if chaos is not None:
             transport = ChaosProcessor(chaos).wrap(transport)
         with transport:
@@ -103,6 +103,12 @@ def run(image, reader, replay, builtin, selection, json_path, junit_path, html_p
     _write_reports(results, reports_dir, json_path, junit_path, html_path, trace_path, console)
     _summary_table(console, results)
     raise SystemExit(0 if all(r.ok for r in results) else 1)
+
+
+def _naming(path, exc) -> str:
+    """The error with the file it is about named once (the readers often name it already)."""
+    text = str(exc)
+    return text if text.startswith(str(path)) else f"{path}: {text}"
 
 
 def _check_selection(suite, expression) -> None:
@@ -349,7 +355,7 @@ def from_session(session, out, area):
     try:
         text = to_yaml(load_session(session), area=area.upper())
     except ValueError as exc:
-        raise click.ClickException(f"{session}: {exc}") from None
+        raise click.ClickException(_naming(session, exc)) from None
     if out:
         from .reports.writing import write_text
 
