@@ -95,3 +95,27 @@ def test_serve_refuses_a_bad_psam_image_with_its_line(tmp_path):
     assert proc.returncode != 0
     assert f"{image}:3:" in out and "root key 11" in out
     assert Psam.builtin().atr.hex().upper() == PSAM_ATR
+
+
+def test_suite_against_the_served_psam_through_pcscd(tmp_path):
+    """`sscard run --psam-reader` on the PSAM that `sscard serve --psam` put in slot 1."""
+    import json
+
+    for r in READERS:
+        wait_slot_empty(r)
+    proc = sscard("serve", "--builtin", "gen2", "--psam")
+    try:
+        wait_card(READERS[1])
+        report = tmp_path / "psam.json"
+        run = sscard("run", "--psam-reader", READERS[1], "-k", "PSAM", "--json", str(report))
+        out, _ = run.communicate(timeout=120)
+        assert run.returncode == 0, out
+        cases = json.loads(report.read_text())["cases"]
+        passed = [c for c in cases if c["verdict"] == "PASS"]
+        assert len(passed) >= 40 and all(c["id"].startswith("SSC.PSAM.") for c in passed)
+        assert {c["verdict"] for c in cases} == {"PASS", "NOT_APPLICABLE"}
+        _stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

@@ -354,3 +354,23 @@ def test_command_names_for_traces():
     assert command_name(bytes.fromhex("00A40400")) == "SELECT"
     assert command_name(bytes.fromhex("0084")) == "CLA 00 INS 84"
     assert Psam.builtin().command_name(b"\x00\xc0") == "GET RESPONSE"
+
+
+def test_in_process_pyscard_reader_holds_a_psam_beside_the_card():
+    from smartcard.System import readers
+
+    from simulator import Card
+    from simulator.pcsc_reader import PSAM_READER_NAME, installed
+
+    with installed(Card.builtin("gen3"), psam=Psam.builtin()) as reader:
+        names = [str(r) for r in readers()]
+        assert reader.name in names and PSAM_READER_NAME in names
+        conn = reader.psam_reader.createConnection()
+        conn.connect()
+        assert bytes(conn.getATR()).hex().upper() == "3B6C00000081005353435053414D0001"
+        data, sw1, sw2 = conn.transmit(list(bytes.fromhex("00B0960006")))
+        assert bytes(data).hex() + f"{sw1:02X}{sw2:02X}" == "4403000000019000"
+        card = reader.createConnection()
+        card.connect()
+        assert bytes(card.getATR()).hex().upper() == "3B6D00000081005353430344035A3C1E03"
+    assert PSAM_READER_NAME not in [str(r) for r in readers()]
