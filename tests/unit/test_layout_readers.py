@@ -106,15 +106,17 @@ def test_card_read_does_not_retry_a_refused_pin():
     assert card.model.dfs["SSSE"].pins[0].tries == 2   # one try spent, not four
 
 
-def test_card_show_and_card_read_commands_list_the_declared_efs():
-    shown = CliRunner().invoke(cli, ["card", "show", str(EXAMPLE)], catch_exceptions=False)
+def test_card_show_and_card_read_commands_list_the_declared_efs(tmp_path):
+    copy = tmp_path / EXAMPLE.name  # card show holds (locks) the image it shows: not the shipped file
+    copy.write_bytes(EXAMPLE.read_bytes())
+    shown = CliRunner().invoke(cli, ["card", "show", str(copy)], catch_exceptions=False)
     assert shown.exit_code == 0, shown.output
     assert "files declared by the image's layout" in shown.output
     lines = {line.split("│")[1].strip(): line for line in shown.output.splitlines() if line.count("│") > 6}
     assert "either(PIN,key(82))" in lines["SSSE/DF03/EF19"] and "41 B" in lines["SSSE/DF03/EF19"]
     assert "cyclic" in lines["SSSE/DF05/EF06"] and "2 records" in lines["SSSE/DF05/EF06"]
     assert "transparent" in lines["SSSE/DF06/EF07"] and "9 bytes used" in lines["SSSE/DF06/EF07"]
-    read = CliRunner().invoke(cli, ["card", "read", str(EXAMPLE)], catch_exceptions=False)
+    read = CliRunner().invoke(cli, ["card", "read", str(copy)], catch_exceptions=False)
     assert read.exit_code == 0, read.output
     row = next(line for line in read.output.splitlines() if "SSSE/DF03/EF19" in line)
     assert "79" in row and _record_79() in row and "9000" in row
