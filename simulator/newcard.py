@@ -9,14 +9,15 @@ numbers sit in a 130000xxxxx block like the sample's, the streets are generic.
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
-import importlib.util
 import io
 import os
 import random as _random
+from typing import Callable
 
 from . import crypto, gb11643
 from .samplekeys import DF_KEY_REFS, PKI_KEY_HOLDERS, SSSE_KEY_REFS
+
+PkiPersonaliser = Callable[[dict, "int | None"], dict]  # (image, seed) -> image
 
 RID = "D156000005"
 
@@ -107,8 +108,12 @@ def _key_refs(generation: int) -> dict[str, tuple[str, ...]]:
     return refs
 
 
-def new_image(profile: str, seed: int | None = None) -> dict:
-    """A valid card image of a fictional person for gen1, gen2 or gen3."""
+def new_image(profile: str, seed: int | None = None, personalise_pki: PkiPersonaliser | None = None) -> dict:
+    """A valid card image of a fictional person for gen1, gen2 or gen3.
+
+    `personalise_pki(image, seed) -> image` fills a gen3 card's PKI application through APDUs
+    (sscard.pki_issue.personalise_pki, which drives the card as a terminal does); without it the
+    PKI files keep their blank pre-format."""
     generation = _generation(profile)
     rng = _random.Random(seed)
     person = new_person(rng)
@@ -151,15 +156,6 @@ def new_image(profile: str, seed: int | None = None) -> dict:
     if generation == 3:
         image["data"]["SSSE/EF0D"] = {"EA": person["person_id"], "EB": region}
         image["pins"].update({"PKI/user": {"value": "123456"}, "PKI/admin": {"value": "12345678"}})
-        image = _personalise_pki(image, seed)
+        if personalise_pki is not None:
+            image = personalise_pki(image, seed)
     return image
-
-
-def _personalise_pki(image: dict, seed: int | None) -> dict:
-    # The one call site of the gen3 PKI personalisation (SM2 keys, certificates), which lives
-    # in simulator/pki_personalise.py; until that module exists the PKI files stay blank.
-    if importlib.util.find_spec(f"{__package__}.pki_personalise") is None:
-        return image
-    module = importlib.import_module(f"{__package__}.pki_personalise")
-    result = module.personalise_pki(image, seed)
-    return result if isinstance(result, dict) else image

@@ -63,9 +63,11 @@ def new(profile: str, out: Path, seed: int | None, transport: str | None, force:
     from simulator.image import save_image
     from simulator.newcard import new_image
 
+    from .pki_issue import personalise_pki
+
     if out.exists() and not force:
         _fail(f"{out} exists; use --force to overwrite it", 1)
-    image = new_image(profile, seed)
+    image = new_image(profile, seed, personalise_pki)
     if transport:
         image = {"profile": image["profile"], "switches": {"transport": transport},
                  **{k: v for k, v in image.items() if k != "profile"}}
@@ -320,7 +322,9 @@ def read(path: Path | None, builtin: str | None, new_profile: str | None, seed: 
         card_, title = Card.builtin(builtin), f"built-in {builtin} sample card"
     else:
         from simulator.newcard import new_image
-        card_ = Card.from_dict(new_image(new_profile, seed), source=f"<new {new_profile}>")
+
+        from .pki_issue import personalise_pki
+        card_ = Card.from_dict(new_image(new_profile, seed, personalise_pki), source=f"<new {new_profile}>")
         title = f"new {new_profile} card" + (f" (seed {seed})" if seed is not None else "")
     console = _console()
     image = card_.export_image()

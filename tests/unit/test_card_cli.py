@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from simulator.image import load_image
 from simulator.newcard import new_image
 from sscard.cli import cli
+from sscard.pki_issue import personalise_pki
 
 
 def run(*args):
@@ -21,7 +22,7 @@ def test_new_then_show(profile, tmp_path):
     assert result.exit_code == 0, result.output
     assert (out.stat().st_mode & 0o777) == 0o600
     image = load_image(out)
-    assert image["profile"] == profile and image == new_image(profile, 11)
+    assert image["profile"] == profile and image == new_image(profile, 11, personalise_pki)
     person = image["person"]
     assert person["ssn"] in result.output and person["name"] in result.output
 

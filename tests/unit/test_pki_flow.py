@@ -1,4 +1,4 @@
-"""End to end: gen3 cards personalised by simulator.pki_personalise (and the built-in gen3 sample)
+"""End to end: gen3 cards personalised by sscard.pki_issue (and the built-in gen3 sample)
 answer the whole PKI flow of the reference card (§4.19), and keep keys and certificates in the image;
 and the PKI state that lives across commands (import key, export reference, files, switches).
 
@@ -14,8 +14,9 @@ from asn1crypto.algos import DSASignature
 
 from simulator import Card, certs
 from simulator.image import ImageError, load_image, save_image
-from simulator.pki_personalise import PersonalisationError, personalise_pki, sample_pki_image
+from simulator.pki_personalise import sample_pki_image
 from simulator.samples import PKI_SEED, sample_image
+from sscard.pki_issue import PersonalisationError, personalise_pki
 from pkikit import (ADF1_NAME, ADMIN, ENV, GOOD_MK, IMP, MK, PKI_NAME, USER, V, Forced, blank_image, card_at,
                                challenge, change_mk_apdu, change_pin_apdu, pad80, send, SIGN_REFS, sm4, sw,
                                verify, verify_ct)
