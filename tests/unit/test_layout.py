@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
+
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from simulator import Card
-from simulator.image import ImageError, parse_image
+from simulator.image import ImageError, from_dict, parse_image
 from simulator.layout import card_tree, declared
 from simulator.profile import profile_data
 
@@ -206,10 +210,55 @@ def test_unquoted_hex_reads_as_written():
 
 def test_the_readme_layout_example_loads():
     """README's card-image section shows a layout: it must be a card image that builds."""
-    from pathlib import Path
-
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     block = readme.split("```yaml\nlayout:\n", 1)[1].split("```", 1)[0]
     card = Card(parse_image("profile: gen2\nlayout:\n" + block, "README.md"))
     assert {"SSSE/DF03/EF19", "SSSE/DF05/EF06", "SSSE/DF06/EF07"} <= set(card.model.efs)
     assert bytes(card.model.efs["SSSE/DF03/EF19"].records[0][:3]) == bytes.fromhex("792733")
+
+
+# --- any damage to a layout is an ImageError, never another exception --------------------------
+
+GOOD_LAYOUT = {
+    "DF03/EF19": {"structure": "tlv", "sfi": "19", "records": [{"tag": "79", "fmt": "b39", "item": "地方"}],
+                  "read": "either(PIN,key(82))", "write": "key(85)"},
+    "DF05/EF06": {"structure": "cyclic", "record_length": 20, "count": 10, "read": "PIN", "write": "key(83)"},
+    "DF06/EF07": {"structure": "transparent", "size": 512, "read": "free", "write": "key(83)"},
+    "DF01/EF20": {"structure": "linear", "record_length": 8, "count": 2, "sfi": "none", "read": "free",
+                  "write": "never"},
+}
+ODD = st.one_of(st.none(), st.booleans(), st.integers(-300, 70000), st.floats(allow_nan=True),
+                st.text(max_size=12), st.sampled_from(["tlv", "none", "00", "1F", "key(81)", "either(PIN)",
+                                                       "PIN(admin)", "b0", "cn254", "x" * 5000, "DF03/EF19"]),
+                st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2))
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _paths(value, prefix + (i,))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_damaged_layout_is_refused_cleanly(data):
+    layout = copy.deepcopy(GOOD_LAYOUT)
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(list(_paths(layout))[1:]))
+        parent = layout
+        for key in path[:-1]:
+            parent = parent[key]
+        if data.draw(st.booleans()) or not isinstance(parent, dict):
+            parent[path[-1]] = data.draw(ODD)       # a value replaced
+        else:
+            parent[data.draw(ODD.filter(lambda k: isinstance(k, str)))] = parent.pop(path[-1])  # a key renamed
+    try:
+        card = Card(from_dict({"profile": "gen2", "layout": layout}, "card.yaml"))
+    except ImageError as exc:
+        assert str(exc).startswith("card.yaml") and len(str(exc)) < 600
+    else:
+        assert card.model.efs  # what loads is a usable card
