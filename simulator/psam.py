@@ -164,7 +164,7 @@ class Psam:
         try:
             return self._transmit(bytes(raw))
         except Exception:
-            log.exception("PSAM internal fault on C-APDU %s", bytes(raw).hex().upper())
+            log.exception("PSAM internal fault on C-APDU %r", raw)   # raw may not even be bytes
             return b"\x6f\x00"
 
     def _transmit(self, raw: bytes) -> bytes:

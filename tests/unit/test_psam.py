@@ -96,6 +96,7 @@ def test_internal_fault_answers_6f00(monkeypatch):
     monkeypatch.setattr(p, "_bfde", broken)
     assert rsp(p, INIT_G2_K04) == "6F00"
     assert rsp(p, "00B0960006")[-4:] == "6A82"                   # still answers afterwards
+    assert p.transmit(None) == b"\x6f\x00"                      # not even bytes: still an answer
 
 
 @pytest.mark.parametrize("raw", ["", "00", "00A404", "BFDE48120018"])
