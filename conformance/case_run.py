@@ -11,6 +11,9 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from terminal import KeySet, PkiSession, Session
+from terminal.transport import Channel
+
 from . import card_model, compute
 from .card_under_test import MissingSecret
 from .expect import RegexTimeout
@@ -92,23 +95,22 @@ class CaseRun:
         except MissingSecret as exc:
             raise _Stop(Verdict.INCONCLUSIVE, f"precondition '{what}' not reached: {exc}") from None
 
+    def _session(self, index: int, what: str, kind=Session):
+        """A terminal session whose every APDU is a recorded precondition step (see _expect_ok)."""
+        return kind(Channel(_PreconditionSlot(self, index, what), processors=()))
+
     def _authenticate(self, index, what, key: str, version: int) -> None:
-        _, scheme = self.card.key(key, self.context.current_df, version)
-        length = 16 if scheme == "sm4-direct" else 8
-        challenge = self._expect_ok(index, what, bytes((0x00, 0x84, 0x00, 0x00, length)))
-        data = compute.ext_auth(self.context, key, challenge, version=version)
-        p2 = int(key.split("/")[-1], 16)
-        suffix = bytes([version]) if version != 1 else b""
-        self._expect_ok(index, what, bytes((0x00, 0x82, 0x00, p2, len(data) + len(suffix))) + data + suffix)
+        # The card-under-test description holds the key; the version byte goes with Lc 11 (PD-15).
+        keys = KeySet(lambda ref, df: self.card.key(key, self.context.current_df, version), self.card.algorithm,
+                      version if version != 1 else None)
+        self._session(index, what).external_authenticate(int(key.split("/")[-1], 16), keys, self.context.current_df)
 
     def _verify_pin(self, index, what, which: str) -> None:
         if which == "SSSE":
-            pin = compute.pin_bcd(self.context, self.card.pin("SSSE"))
-            self._expect_ok(index, what, bytes((0x00, 0x20, 0x00, 0x00, len(pin))) + pin)
+            self._session(index, what).verify(self.card.pin("SSSE"))
             return
-        challenge = self._expect_ok(index, what, bytes.fromhex("0084000010"))
-        ct = compute.pki_verify(self.context, which, challenge)
-        self._expect_ok(index, what, bytes((0x00, 0x20, 0x01, 0x81 if which == "user" else 0x00, 0x10)) + ct)
+        who = "user" if which == "user" else "admin"
+        self._session(index, what, PkiSession).verify_pin(who, self.card.pin(which))
 
     def _expect_ok(self, index: int, what: str, apdu: bytes) -> bytes:
         """Send a precondition APDU; anything but 9000 ends the case INCONCLUSIVE. Returns the data."""
@@ -225,6 +227,20 @@ class CaseRun:
 
 
 _COMMAND_NAMES = {0x84: "GET CHALLENGE", 0x82: "EXTERNAL AUTHENTICATE", 0x20: "VERIFY", 0xA4: "SELECT"}
+
+
+class _PreconditionSlot:
+    """The case's chain as a terminal Slot: each APDU one precondition step; anything but 9000
+    ends the case INCONCLUSIVE, so a session never sees a refusal."""
+
+    def __init__(self, run: CaseRun, index: int, what: str):
+        self.run, self.index, self.what = run, index, what
+
+    def reset(self) -> bytes:
+        return self.run.chain.transport.reset()
+
+    def transmit(self, apdu: bytes) -> bytes:
+        return self.run._expect_ok(self.index, self.what, apdu) + b"\x90\x00"
 
 
 def _transport_verdict(exc: TransportError) -> Verdict:
