@@ -10,8 +10,10 @@ import re
 import pytest
 
 from cardkit import (ADF1_NAME, PKI_NAME, SPEC_TEXT, authenticate, block_application, challenge,
-                     ext_auth, key, lc, mac84, make, ok, rsp, select_df, select_ef, select_ssse,
-                     send, sw, verify)
+                     default_fci, ext_auth, key, lc, mac84, make, ok, rsp, select_df, select_ef,
+                     select_ssse, send, sw, verify)
+from conformance.card_under_test import CardUnderTest
+from conformance.compute import Context, fci
 from simulator import Card, crypto
 from simulator.image import ImageError, parse_image
 from simulator.samples import sample_image
@@ -376,3 +378,21 @@ def test_short_le_after_the_access_condition():
     card = make(3, g3_read_key="none")
     select_ssse(card)
     assert sw(card, "00B2072C02") == "6C0B"
+
+
+# --- R2-8 longer SSSE FCIs: the card builds them from fci_extra, the tester expects the same ---
+
+@pytest.mark.parametrize("extra", [None, "9F0C03860104"])
+def test_fci_extra_gives_the_longer_ssse_fci_the_tester_expects(extra):
+    image = sample_image("gen2")
+    if extra:
+        image["switches"] = {"fci_extra": {"SSSE": extra}}
+    card = make(2, image_dict=image)
+    _, status = send(card, "00A404000F7378312E73682EC9E7BBE1B1A3D5CF")
+    data, _ = send(card, "00C00000" + status[2:])
+    expected = bytes.fromhex(default_fci()["SSSE"])
+    if extra:  # 30 bytes: the length a reader demo expects (611E, R2-8)
+        assert status == "611E"
+        expected = b"\x6F\x1C" + expected[2:] + bytes.fromhex(extra)
+    assert data == expected
+    assert fci(Context(CardUnderTest(image)), "SSSE") == expected
