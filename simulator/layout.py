@@ -67,8 +67,9 @@ def _name(image: Image, name) -> tuple[str, str]:
         raise image.error(where, f"layout entry {cut(name)}: name an EF of DF01–DF07 as DFnn/EFxx (e.g. DF03/EF19)")
     df, ef = parts
     if df not in LAYOUT_DFS:
-        raise image.error(where, f"layout entry {cut(name)}: {df if len(df) <= 16 else 'its DF'} is not one of DF01–DF07; a layout declares "
-                                 "EFs of DF01–DF07 only (spec §9.1)")
+        which = df if len(df) <= 16 else "its DF"
+        raise image.error(where, f"layout entry {cut(name)}: {which} is not one of DF01–DF07; a layout "
+                                 "declares EFs of DF01–DF07 only (spec §9.1)")
     if not _EF.match(ef):
         raise image.error(where, f"layout entry {cut(name)}: the EF is named by its FID EFxx (xx hex), got {cut(ef)}")
     return df, ef
