@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from simulator import crypto, items
+from simulator import items
 from simulator.layout import card_tree, declared
 from simulator.profile import profile_data
+from terminal import ApduError, KeySet, SsseSession
 
 Transmit = Callable[[bytes], bytes]
 Trace = Callable[[bytes, bytes], None]
@@ -50,42 +51,44 @@ class Row:
     raw: bytes = b""    # record bytes as answered
 
 
-# --- transport: 61xx and 6Cxx --------------------------------------------------------------
+# --- the terminal session, with every status word kept -------------------------------------
 
-def _with_le(apdu: bytes, le: int) -> bytes:
-    """The same command with Le set (case 1 -> 2, 2 -> 2, 3 -> 4, 4 -> 4)."""
-    if len(apdu) == 4:
-        return apdu + bytes([le])
-    if len(apdu) == 5:
-        return apdu[:4] + bytes([le])
-    lc = apdu[4]
-    return apdu[: 5 + lc] + bytes([le])
+class _Transmit:
+    """`transmit` as a terminal Slot (the card is already powered: no reset here)."""
+
+    def __init__(self, transmit: Transmit):
+        self.transmit = transmit
+
+    def reset(self) -> bytes:
+        raise NotImplementedError("the read-out works on a powered card")
 
 
-def exchange(transmit: Transmit, apdu: bytes, trace: Trace | None = None,
-             rounds: int = 16) -> tuple[bytes, int, list[int]]:
-    """(data, final SW, every SW seen): GET RESPONSE after 61xx, resend with Le = xx after 6Cxx."""
-    sws: list[int] = []
-    data = b""
-    command = apdu
-    for _ in range(rounds):
-        response = transmit(command)
-        if trace is not None:
-            trace(command, response)
-        if len(response) < 2:
-            sws.append(0x6F00)
-            break
-        sw = int.from_bytes(response[-2:], "big")
-        sws.append(sw)
-        if sw >> 8 == 0x61:
-            data += response[:-2]
-            command = bytes((0x00, 0xC0, 0x00, 0x00, sw & 0xFF))
-            continue
-        if sw >> 8 == 0x6C:
-            command = _with_le(command, sw & 0xFF)
-            continue
-        return data + response[:-2], sw, sws
-    return data, sws[-1] if sws else 0x6F00, sws
+class _Reader:
+    """An SsseSession over `transmit` (GET RESPONSE after 61xx, resend after 6Cxx) whose `do`
+    never raises: (data, final SW, every SW the command saw, 61xx and 6Cxx included)."""
+
+    def __init__(self, transmit: Transmit, trace: Trace | None = None):
+        self.sws: list[int] = []
+
+        def hook(command: bytes, response: bytes) -> None:
+            self.sws.append(int.from_bytes(response[-2:], "big"))
+            if trace is not None:
+                trace(command, response)
+        self.session = SsseSession(_Transmit(transmit), trace=hook)
+
+    def do(self, method, *args, **kwargs) -> tuple[bytes, int, list[int]]:
+        self.sws = []
+        try:
+            data, sw = method(*args, **kwargs) or b"", 0x9000
+        except ApduError as exc:
+            data, sw = exc.data, exc.sw
+        return data, sw, self.sws
+
+
+def exchange(transmit: Transmit, apdu: bytes, trace: Trace | None = None) -> tuple[bytes, int, list[int]]:
+    """(data, final SW, every SW seen) of one command."""
+    reader = _Reader(transmit, trace)
+    return reader.do(reader.session.send, apdu)
 
 
 def _sw_text(sws: list[int]) -> str:
@@ -154,15 +157,13 @@ def _secret(image: dict, *path) -> str | None:
     return None if node is None else str(node)
 
 
-def _read_df(transmit: Transmit, df_path: str, generation: int, trace: Trace | None,
-             tree: list | None = None) -> list[Row]:
+def _read_df(reader: _Reader, df_path: str, generation: int, tree: list | None = None) -> list[Row]:
     rows = []
     for path, sfi, specs in tlv_files(df_path, generation, tree):
         if sfi is None:  # an EF without SFI (layout sfi: none): SELECT it, then read the current EF
-            exchange(transmit, bytes.fromhex("00A4020002" + path[-4:]), trace)
+            reader.do(reader.session.select_fid, path[-4:])
         for number in range(1, len(specs) + 1):
-            apdu = bytes((0x00, 0xB2, number, ((sfi or 0) << 3) | 0x04, 0x00))
-            data, sw, sws = exchange(transmit, apdu, trace)
+            data, sw, sws = reader.do(reader.session.read_record, number, sfi=sfi or 0)
             if sw == 0x9000:
                 tag, zh, en, value = decode_record(data, specs)
             else:
@@ -176,16 +177,10 @@ def _step(rows: list[Row], where: str, zh: str, en: str, outcome: str, sws: list
     return sws[-1] if sws else 0x6F00
 
 
-def authenticate(transmit: Transmit, key: bytes, scheme: str, ref: int,
-                 trace: Trace | None = None) -> list[int]:
-    """GET CHALLENGE (8 bytes) + EXTERNAL AUTHENTICATE with C ‖ D, D = the challenge."""
-    challenge, sw, sws = exchange(transmit, bytes.fromhex("0084000008"), trace)
-    if sw != 0x9000 or len(challenge) != 8:
-        return sws
-    d8 = crypto.r8(challenge)
-    body = crypto.external_cryptogram(scheme, key, challenge, d8) + d8
-    _, _, more = exchange(transmit, bytes((0x00, 0x82, 0x00, ref, len(body))) + body, trace)
-    return sws + more
+def authenticate(reader: _Reader, key: bytes, scheme: str, ref: int) -> list[int]:
+    """GET CHALLENGE (8 bytes) + EXTERNAL AUTHENTICATE with C ‖ D, D = the challenge: every SW."""
+    keys = KeySet(lambda ref, df: (key, scheme), "sm4" if scheme.startswith("sm4") else "3des")
+    return reader.do(reader.session.external_authenticate, ref, keys, "SSSE")[2]
 
 
 def read_card(transmit: Transmit, image: dict, trace: Trace | None = None) -> list[Row]:
@@ -194,7 +189,8 @@ def read_card(transmit: Transmit, image: dict, trace: Trace | None = None) -> li
     generation = int(str(image["profile"]).removeprefix("gen"))
     tree = card_tree(image)
     rows: list[Row] = []
-    _, sw, sws = exchange(transmit, bytes((0x00, 0xA4, 0x04, 0x00, len(SSSE_NAME))) + SSSE_NAME, trace)
+    reader = _Reader(transmit, trace)
+    _, sw, sws = reader.do(reader.session.select)
     if sw != 0x9000:
         raise ReadError(f"SELECT SSSE by name answered {_sw_text(sws)}")
     _step(rows, "SSSE", "选择", "SELECT by name", "selected", sws)
@@ -203,24 +199,23 @@ def read_card(transmit: Transmit, image: dict, trace: Trace | None = None) -> li
         if key is None:
             _step(rows, "SSSE", "外部认证", "EXTERNAL AUTHENTICATE 0A", "no key 0A in the image", [])
         else:
-            sws = authenticate(transmit, bytes.fromhex(key), "sm4-session", 0x0A, trace)
+            sws = authenticate(reader, bytes.fromhex(key), "sm4-session", 0x0A)
             ok = sws[-1:] == [0x9000]
             _step(rows, "SSSE", "外部认证", "EXTERNAL AUTHENTICATE 0A",
                   "authenticated" if ok else "refused", sws)
-    rows += _read_df(transmit, "SSSE", generation, trace, tree)
+    rows += _read_df(reader, "SSSE", generation, tree)
     pin = _secret(image, "pins", "SSSE") or str((image.get("switches") or {}).get("default_pin", "123456"))
-    bcd = crypto.pin_bcd(pin)
     refused = False  # a refused PIN is not tried again: each try counts on a physical card
     for df in ["DF01"] + sorted(set(declared(image)) - {"DF01"}):
-        _, sw, sws = exchange(transmit, bytes.fromhex("00A4000002" + df), trace)
+        _, sw, sws = reader.do(reader.session.select_df, df)
         _step(rows, f"SSSE/{df}", "选择", f"SELECT {df}", "selected" if sw == 0x9000 else "not selected", sws)
         if sw != 0x9000:
             continue
         if refused:
             _step(rows, f"SSSE/{df}", "校验PIN", "VERIFY", "not tried: refused before", [])
         else:
-            _, sw, sws = exchange(transmit, bytes((0x00, 0x20, 0x00, 0x00, len(bcd))) + bcd, trace)
+            _, sw, sws = reader.do(reader.session.verify, pin)
             refused = sw != 0x9000
             _step(rows, f"SSSE/{df}", "校验PIN", "VERIFY", "refused" if refused else "verified", sws)
-        rows += _read_df(transmit, f"SSSE/{df}", generation, trace, tree)
+        rows += _read_df(reader, f"SSSE/{df}", generation, tree)
     return rows
