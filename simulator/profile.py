@@ -13,6 +13,7 @@ from .filesystem import DF, EF, CyclicEF, RecordEF, TransparentEF
 from .image import PROFILES, Image
 from .layout import card_tree
 from .security import ACError, Key, Pin, parse_ac
+from .strict_yaml import cut
 
 DEFAULT_SWITCHES = {
     "transport": "t0", "atr": None, "select_mf": "accept", "dir_sfi": "0B", "fci_extra": {},
@@ -98,7 +99,27 @@ def build(image: Image) -> Model:
     builder = _Builder(model, image, variables)
     for entry in card_tree(image):  # the profile tree with the image's layout: merged in (§9.1)
         builder.df(entry, mf)
+    _check_switch_targets(model, image)
     return model
+
+
+def _check_switch_targets(model: Model, image: Image) -> None:
+    """An `ac` or `fci_extra` for a file, record or DF the card does not have would be lost without a word."""
+    names = set(model.dfs) | {df.name for df in model.dfs.values()}
+    for name in model.switches["fci_extra"] or {}:
+        if str(name) not in names:
+            raise image.error(("switches", "fci_extra", str(name)), f"switch fci_extra: no DF {cut(name)} on a "
+                              f"gen{model.generation} card (known: {', '.join(sorted(model.dfs))})")
+    for target in model.switches["ac"] or {}:
+        path, _, rec = str(target).partition("#")
+        ef = model.efs.get(path)
+        if ef is None:
+            raise image.error(("switches", "ac", str(target)), f"switch ac: no file {cut(path)} on a "
+                              f"gen{model.generation} card (a path like SSSE/EF05 or SSSE/DF01/EF05#2)")
+        count = len(ef.records) if isinstance(ef, RecordEF) else 0
+        if rec and not 1 <= int(rec) <= count:
+            raise image.error(("switches", "ac", str(target)),
+                              f"switch ac: {path} has no record {rec}" + (f" (1-{count})" if count else ""))
 
 
 class _Builder:
@@ -198,6 +219,8 @@ class _Builder:
             path, _, rec = str(target).partition("#")
             if path != ef.path:
                 continue
+            if rec and not isinstance(ef, RecordEF):
+                raise self.image.error(("switches", "ac", str(target)), f"switch ac: {path} has no records")
             for kind in ("read", "write"):
                 if kind not in (acs or {}):
                     continue

@@ -33,7 +33,7 @@ def _load_cards(images: tuple[Path, ...], builtins: tuple[str, ...]):
         except Exception as exc:  # image errors name the file and key; show them plainly
             for _, loaded in cards:
                 loaded.close()  # lets go of the images already held
-            raise click.ClickException(f"cannot load card image {path}: {exc}") from exc
+            raise click.ClickException(f"cannot load card image: {exc}") from exc  # exc names the file (:line)
     for name in builtins:
         cards.append((f"builtin {name}", Card.builtin(name)))
     return cards
