@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from .exitcodes import FAILED, PASSED
+
 PIDFILE = Path("/run/pcscd/pcscd.pid")
 VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
 VPCD_PORTS = (35963, 35964)  # the two slots Debian's vpcd opens
@@ -179,5 +181,5 @@ def doctor():
             click.echo(f"       fix: {c.fix}")
     if all(c.ok for c in checks) and len(checks) == 6:
         click.echo("all is well")
-        raise SystemExit(0)
-    raise SystemExit(1)
+        raise SystemExit(PASSED)
+    raise SystemExit(FAILED)  # a check failed (sscard/exitcodes.py)
