@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from .exitcodes import BAD_INPUT, FAILED, NOT_WRITTEN
+
 PROFILES = click.Choice(["gen1", "gen2", "gen3"])
 BLANK = "[dim]—[/dim]"
 
@@ -25,7 +27,9 @@ def _console():
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"sscard: {message}", err=True)
+    from conformance.textsafe import printable
+
+    click.echo(f"sscard: {printable(message)}", err=True)
     sys.exit(code)
 
 
@@ -39,7 +43,7 @@ def _load_card(path: Path, persist: bool = True):
             return Card.from_image(path, lock=True)  # its changes are saved: one holder at a time
         return Card(load_image(path))   # no backing file: reading never rewrites the image
     except ImageError as exc:
-        _fail(str(exc), 2)
+        _fail(str(exc), BAD_INPUT)
 
 
 @click.group("card")
@@ -66,7 +70,7 @@ def new(profile: str, out: Path, seed: int | None, transport: str | None, force:
     from .pki_issue import personalise_pki
 
     if out.exists() and not force:
-        _fail(f"{out} exists; use --force to overwrite it", 1)
+        _fail(f"{out} exists; use --force to overwrite it", BAD_INPUT)
     image = new_image(profile, seed, personalise_pki)
     if transport:
         image = {"profile": image["profile"], "switches": {"transport": transport},
@@ -75,7 +79,7 @@ def new(profile: str, out: Path, seed: int | None, transport: str | None, force:
     try:
         save_image(out, image)
     except OSError as exc:
-        _fail(f"cannot write {out}: {exc.strerror or exc}", 1)
+        _fail(f"cannot write {out}: {exc.strerror or exc}", NOT_WRITTEN)
     person = image["person"]
     click.echo(f"wrote {out} ({profile}, fictional person {person['name']}, SSN {person['ssn']}, "
                f"card {image['data']['SSSE/EF05']['07']}, ATR {atr.hex().upper()})")
@@ -99,9 +103,10 @@ def show(path: Path, secrets: bool) -> None:
 
 
 def _esc(value) -> str:
-    from rich.markup import escape
+    """Text from an image or a card, shown as itself: no rich markup, no raw control characters."""
+    from conformance.textsafe import markup_safe
 
-    return escape(str(value))
+    return markup_safe(value)
 
 
 def _show_header(console, card_, source: str) -> None:
@@ -329,10 +334,10 @@ def read(path: Path | None, builtin: str | None, new_profile: str | None, seed: 
     console = _console()
     image = card_.export_image()
     atr = card_.power_on()
-    console.print(f"[bold]{title}[/bold]  profile {image['profile']}")
+    console.print(f"[bold]{_esc(title)}[/bold]  profile {_esc(image['profile'])}")
     console.print(f"ATR {atr.hex().upper()}")
     if image.get("person", {}).get("note"):
-        console.print(f"[dim]{image['person']['note']}[/dim]")
+        console.print(f"[dim]{_esc(image['person']['note'])}[/dim]")
 
     def show_apdu(command: bytes, response: bytes) -> None:
         console.print(f"[dim]> {command.hex().upper()}\n< {response.hex().upper()}[/dim]")
@@ -340,7 +345,7 @@ def read(path: Path | None, builtin: str | None, new_profile: str | None, seed: 
     try:
         rows = read_card(card_.transmit, image, show_apdu if trace else None)
     except ReadError as exc:
-        _fail(str(exc), 1)
+        _fail(str(exc), FAILED)  # the card refused what every reader needs
     table = Table(title="what a reader sees")
     for column in ("file", "rec", "tag", "项目", "item", "value", "SW"):
         table.add_column(column, no_wrap=column in ("file", "SW"))

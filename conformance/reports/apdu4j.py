@@ -73,8 +73,9 @@ def dumps(trace, tool: str = "sscard", style: str = "log", provenance: dict | No
 
 
 def write(trace, path, tool: str = "sscard", style: str = "log", provenance: dict | None = None) -> None:
-    with open(path, "w", encoding="utf-8") as out:
-        out.write(dumps(trace, tool, style, provenance))
+    from .writing import write_text  # atomic, mode 0600: a trace holds the PINs sent
+
+    write_text(path, dumps(trace, tool, style, provenance))
 
 
 def _provenance_lines(provenance: dict) -> list[str]:
