@@ -11,11 +11,13 @@ import sys
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from simulator import Card
 from simulator.image import ImageError, ImageInUse, dump_image, load_image
 from simulator.newcard import new_image
 from simulator.storage import TEMP_MARK, atomic_write, temp_files
+from sscard.apdu_cmd import apdu
 from sscard.serve import _load_cards
 
 SELECT_SSSE = bytes.fromhex("00A404000F7378312E73682EC9E7BBE1B1A3D5CF")
@@ -59,19 +61,29 @@ def unwritable(folder):
 
 # --- one holder at a time ------------------------------------------------------------------------
 
-def test_second_process_gets_a_clear_error(image_path):
+@contextlib.contextmanager
+def held_by_another_process(path):
+    """Another process holds the image (as `sscard serve` would) until the block ends; yields its pid."""
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys; from simulator import Card; Card.from_image(sys.argv[1], lock=True); "
-         "print('held', flush=True); sys.stdin.read()", str(image_path)],
+         "print('held', flush=True); sys.stdin.read()", str(path)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(ImageInUse) as info:
-            Card.from_image(image_path, lock=True)
-        assert str(info.value) == f"card image {image_path} is in use by another process (pid {holder.pid})"
+        yield holder.pid
     finally:
         holder.stdin.close()
         holder.wait(30)
+
+
+def test_second_process_gets_a_clear_error(image_path):
+    with held_by_another_process(image_path) as pid:
+        with pytest.raises(ImageInUse) as info:
+            Card.from_image(image_path, lock=True)
+        assert str(info.value) == f"card image {image_path} is in use by another process (pid {pid})"
+        result = CliRunner().invoke(apdu, ["--image", str(image_path), "00A4040000"])
+        assert f"card image {image_path} is in use by another process (pid {pid})" in result.output
+        assert result.exit_code != 0
     Card.from_image(image_path, lock=True).close()  # the holder ended: free again
 
 
@@ -103,19 +115,11 @@ def test_stale_temp_files_removed_at_load(image_path):
 
 
 def test_temp_files_kept_while_another_process_holds_the_image(image_path):
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from simulator import Card; Card.from_image(sys.argv[1], lock=True); "
-         "print('held', flush=True); sys.stdin.read()", str(image_path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_process(image_path):
         in_flight = image_path.with_name(f".{image_path.name}{TEMP_MARK}live.tmp")
         in_flight.write_text("a save under way")
         Card.from_image(image_path)  # a reader without the lock: it must not touch the holder's save
         assert in_flight.exists()
-    finally:
-        holder.stdin.close()
-        holder.wait(30)
 
 
 def test_symlinked_image_saved_through_the_link(image_path, tmp_path):
