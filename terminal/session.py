@@ -80,9 +80,10 @@ class Session:
         self.df = df or name.hex().upper()
         return data
 
-    def select_fid(self, fid: int | bytes | str, df: str | None = None) -> bytes:
-        """SELECT by FID (P1 00, P2 00): the MF, a DF (then `df` names it) or an EF."""
-        data = self.send(apdu(0x00, 0xA4, 0x00, 0x00, _fid(fid)), "SELECT by FID")
+    def select_fid(self, fid: int | bytes | str, df: str | None = None, p1: int = 0x00) -> bytes:
+        """SELECT by FID (P2 00): the MF, a DF (then `df` names it) or an EF; P1 00 any of them,
+        01 a child DF, 02 a child EF (card §4.5)."""
+        data = self.send(apdu(0x00, 0xA4, p1, 0x00, _fid(fid)), "SELECT by FID")
         if df is not None:
             self.df = df
         return data

@@ -21,6 +21,10 @@ from conformance.tlv import describe as tlv_describe
 from simulator import items
 from simulator.layout import card_tree
 from simulator.sw import describe as sw_describe
+from terminal import ApduError, KeySet, Session
+from terminal.transport import Channel
+
+EF = 0x02  # SELECT P1: a child EF of the current DF
 
 # Names of the SSSE EFs whose profile entry carries none (spec §2.1).
 EF_NAMES = {"EF05": ("发卡机构数据", "card-issuer data"), "EF06": ("持卡人基本信息", "cardholder basic data"),
@@ -70,6 +74,8 @@ class CardReader:
         self.trace = Trace(atr=_atr(transport), protocol=getattr(transport, "protocol", "T=1"),
                            reader=getattr(transport, "name", ""))
         self.chain = standard_chain(transport, self.trace)
+        # The chain follows 61xx/6Cxx and traces: the session adds no processor of its own.
+        self.session = Session(Channel(self.chain, processors=()))
         self.generation = card.generation
         self.context = compute.Context(card, current_df="MF")
         self.refused: set[str] = set()  # secrets the card refused: never tried again
@@ -77,14 +83,17 @@ class CardReader:
     # --- exchanges ------------------------------------------------------------------------
 
     def send(self, apdu: bytes) -> tuple[bytes, int]:
-        response = self.chain.transmit(apdu)
-        if len(response) < 2:
-            return b"", 0x6F00
-        return response[:-2], int.from_bytes(response[-2:], "big")
+        return self.session.exchange(apdu)
+
+    def do(self, method, *args, **kwargs) -> tuple[bytes, int, bytes]:
+        """A session command that never raises: (data, SW, the command that answered it)."""
+        try:
+            return method(*args, **kwargs) or b"", 0x9000, b""
+        except ApduError as exc:
+            return exc.data, exc.sw, exc.apdu
 
     def select_name(self, name_hex: str, node: Node, df: str) -> bool:
-        name = bytes.fromhex(name_hex)
-        data, sw = self.send(bytes((0x00, 0xA4, 0x04, 0x00, len(name))) + name)
+        data, sw, _ = self.do(self.session.select_name, bytes.fromhex(name_hex), df)
         node.rows.append(Row("SELECT", "", f"by name {name_hex}", _tlv(data) or data.hex().upper(), _sw(sw)))
         node.status = _sw(sw)
         if sw in (0x9000, 0x6283):
@@ -97,12 +106,12 @@ class CardReader:
             node.rows.append(Row("VERIFY", "", "cardholder PIN", "not tried: refused before", ""))
             return
         try:
-            pin = compute.pin_bcd(self.context, self.card.pin("SSSE"))
+            pin = self.card.pin("SSSE")
         except MissingSecret as exc:
             self.refused.add("PIN")
             node.rows.append(Row("VERIFY", "", "cardholder PIN", str(exc), ""))
             return
-        _, sw = self.send(bytes((0x00, 0x20, 0x00, 0x00, len(pin))) + pin)
+        _, sw, _ = self.do(self.session.verify, pin)
         if sw != 0x9000:
             self.refused.add("PIN")
         node.rows.append(Row("VERIFY", "", "cardholder PIN", "verified" if sw == 0x9000 else "refused", _sw(sw)))
@@ -112,18 +121,16 @@ class CardReader:
         if holder in self.refused:
             return False
         try:
-            value, scheme = self.card.key(ref, self.context.current_df)
+            key = self.card.key(ref, self.context.current_df)
         except MissingSecret as exc:
             self.refused.add(holder)
             node.rows.append(Row("EXT AUTH", "", f"key {ref}", str(exc), ""))
             return False
-        length = 16 if scheme == "sm4-direct" else 8
-        challenge, sw = self.send(bytes((0x00, 0x84, 0x00, 0x00, length)))
-        if sw != 0x9000:
+        keys = KeySet(lambda *_: key, self.card.algorithm)
+        _, sw, failed = self.do(self.session.external_authenticate, int(ref, 16), keys, self.context.current_df)
+        if failed[1:2] == b"\x84":
             node.rows.append(Row("GET CHALLENGE", "", f"for key {ref}", "", _sw(sw)))
             return False
-        body = compute.ext_auth(self.context, ref, challenge)
-        _, sw = self.send(bytes((0x00, 0x82, 0x00, int(ref, 16), len(body))) + body)
         if sw != 0x9000:
             self.refused.add(holder)
         node.rows.append(Row("EXT AUTH", "", f"key {ref}", "authenticated" if sw == 0x9000 else "refused", _sw(sw)))
@@ -133,7 +140,7 @@ class CardReader:
 
     def read(self) -> Node:
         root = Node("MF", "MF 3F00", "mf")
-        _, sw = self.send(bytes.fromhex("00A40000023F00"))
+        _, sw, _ = self.do(self.session.select_fid, "3F00", "MF")
         root.rows.append(Row("SELECT", "", "MF by FID 3F00", "", _sw(sw)))
         root.status = _sw(sw)
         self.on_node(root)
@@ -184,15 +191,15 @@ class CardReader:
     def _records(self, spec: dict, fid: str, node: Node, df_node: Node) -> None:
         sfi = spec["sfi"] if "sfi" in spec else int(fid[-2:], 16)  # a layout: entry may set its own
         if sfi is None:  # no SFI (layout sfi: none): SELECT the EF, then read the current EF
-            self.send(bytes.fromhex("00A4020002" + fid))
+            self.do(self.session.select_fid, fid, p1=EF)
         sfi = sfi or 0
         specs = [r for r in spec.get("records", ()) if self.generation in r.get("gens", (1, 2, 3))]
         count = len(specs) or int(spec.get("count", 1))
         for number in range(1, count + 1):
-            data, sw = self.send(bytes((0x00, 0xB2, number, (sfi << 3) | 0x04, 0x00)))
+            data, sw, _ = self.do(self.session.read_record, number, sfi=sfi)
             if sw == 0x6982 and number == 1 and self._needs_key(spec):
                 if self.authenticate(df_node, self._needs_key(spec)):
-                    data, sw = self.send(bytes((0x00, 0xB2, number, (sfi << 3) | 0x04, 0x00)))
+                    data, sw, _ = self.do(self.session.read_record, number, sfi=sfi)
             node.status = _sw(sw)
             if sw == 0x6A83 and spec["structure"] == "cyclic":
                 if number == 1:
@@ -208,12 +215,12 @@ class CardReader:
         return found.group(1).upper() if found else None
 
     def _binary(self, spec: dict, fid: str, node: Node, df_node: Node) -> None:
-        _, sw = self.send(bytes.fromhex("00A4020002") + bytes.fromhex(fid))
+        _, sw, _ = self.do(self.session.select_fid, fid, p1=EF)
         if sw != 0x9000:
             node.rows.append(Row("SELECT", "", f"EF {fid}", "", _sw(sw)))
             node.status = _sw(sw)
             return
-        first, sw = self.send(bytes.fromhex("00B0000000"))
+        first, sw, _ = self.do(self.session.read_binary, 0, 0)
         node.status = _sw(sw)
         if sw != 0x9000:
             node.rows.append(Row("offset 0", "", spec.get("item", ""), "", _sw(sw)))
@@ -221,7 +228,7 @@ class CardReader:
         content = first
         wanted = _der_length(first) if spec.get("kind") == "certificate" else None
         while wanted and len(content) < wanted and len(first) == 256:
-            first, sw = self.send(bytes((0x00, 0xB0, len(content) >> 8, len(content) & 0xFF, 0x00)))
+            first, sw, _ = self.do(self.session.read_binary, len(content), 0)
             if sw != 0x9000:
                 break
             content += first
