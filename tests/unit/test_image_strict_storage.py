@@ -165,3 +165,34 @@ def test_failed_save_puts_back_the_last_saved_state(image_path):
         assert verify(card, "888888") == b"\x6f\x00"
     assert card.ssse.pins[0].tries == 2 == pin_tries_on_disk(image_path)
     assert card.export_image()["pins"] == load_image(image_path)["pins"]
+
+
+# --- sscard serve as real processes (on a port nobody listens on: no pcscd needed) ---------------
+
+def serve(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sscard", "serve", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_twice_the_same_image_refused(image_path):
+    first = serve("--image", str(image_path), "--port", str(free_port()))
+    try:
+        assert first.stdout.readline().startswith(f"serving {image_path}")
+        second = serve("--image", str(image_path), "--port", str(free_port()))
+        out, _ = second.communicate(timeout=60)
+        assert second.returncode != 0
+        assert f"card image {image_path} is in use by another process (pid {first.pid})" in out, out
+    finally:
+        first.terminate()
+        first.communicate(timeout=30)
+    both = serve("--image", str(image_path), "--image", str(image_path), "--port", str(free_port()))
+    out, _ = both.communicate(timeout=60)
+    assert both.returncode != 0 and f"card image {image_path} is in use by this process" in out, out
