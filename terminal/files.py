@@ -106,14 +106,20 @@ def _encode(info: layout.EfInfo, tag: int, value: str) -> bytes:
 
 def write(call: Call, addresses: list[params.Group], data: list[params.Group]) -> None:
     pairs = list(zip(addresses, data))
-    if len(addresses) != len(data) or any(a.name.upper() != d.name.upper() or len(a.items) != len(d.items)
-                                          for a, d in pairs):
-        raise ParamError(-14, "pWriteData must have the groups and items of pFileAddr, one to one")
+    if len(addresses) != len(data) or any(a.name.upper() != d.name.upper() for a, d in pairs):
+        raise ParamError(-14, "pWriteData must have the groups of pFileAddr, one to one")
     encoded = []  # every value is checked before the first write: a bad one writes nothing
     for address, values in pairs:
         info = layout.ef_info(address.df, address.ef, call.generation)
-        if info is not None and info.structure == "transparent":
-            encoded.append([bytes.fromhex(values.items[0]) if values.items else b""])
+        transparent = info is not None and info.structure == "transparent"
+        if len(values.items) != (1 if transparent else len(address.items)) or (transparent and address.items):
+            raise ParamError(-14, f"pWriteData group {values.name}: one value per item of pFileAddr "
+                                  "(a transparent EF: no item, its content as one hex value)")
+        if transparent:
+            try:
+                encoded.append([bytes.fromhex(values.items[0])])
+            except ValueError:
+                raise ParamError(-23, f"{address.name}: the content must be hex") from None
         else:
             holder = info or layout.EfInfo(address.df, address.ef, int(address.ef[2:], 16), "tlv")
             encoded.append([_encode(holder, t, v) for t, v in zip(params.tags(address), values.items)])

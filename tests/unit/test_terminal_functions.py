@@ -157,3 +157,13 @@ def test_a_card_whose_internal_answer_is_wrong_is_minus_21():
     with pytest.raises(CardAuthError) as caught:
         term.read_card_bas(1)
     assert caught.value.code == -21
+
+
+def test_transparent_ef_is_written_and_read_as_hex():
+    term, _ = make("gen2")
+    photo = "FFD8FFE0" + "00" * 300 + "FFD9"
+    assert ldt33.iWriteCard(term, 1, CARD_INFO["gen2"], "SSSEEF07|$", f"SSSEEF07|{photo}|$") == (0, "")
+    code, text = ldt33.iReadCard(term, 1, 2, CARD_INFO["gen2"], "SSSEEF07|$")
+    assert code == 0 and text.startswith(f"SSSEEF07|{photo}") and len(text) == len("SSSEEF07||$") + 2048
+    assert ldt33.iWriteCard(term, 1, CARD_INFO["gen2"], "SSSEEF07|$", "SSSEEF07|XYZ|$")[0] == -23
+    assert ldt33.iReadCard(term, 1, 0, CARD_INFO["gen2"], "SSSEEF07|$")[0] == -27010  # key 0A needed
