@@ -167,7 +167,7 @@ def regex_search(compiled, text: str, seconds: float) -> bool:
     try:
         return compiled.search(text, timeout=seconds) is not None
     except TimeoutError:
-        raise RegexTimeout(f"regex {clip(compiled.pattern)} took more than {seconds:g} s on an answer of "
+        raise RegexTimeout(f"regex {clip(compiled.pattern)} took more than {seconds:.2g} s on an answer of "
                            f"{len(text)} hex digits and was stopped: it backtracks without end "
                            f"(a nested repeat such as (X+)+ needs rewriting)") from None
 

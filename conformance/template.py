@@ -141,7 +141,7 @@ def _expression(source: str):
     try:
         tree = ast.parse(source.strip(), mode="eval").body
     except SyntaxError as exc:  # also "too many nested parentheses" and numbers of > 4300 digits
-        raise TemplateError(f"{bad}: {shorten(exc.msg)}") from None
+        raise TemplateError(f"{bad}: {shorten(exc.msg, 100)}") from None
     except (RecursionError, MemoryError):  # thousands of unary minus signs
         raise TemplateError(f"{bad}: nested too deep") from None
     for node in ast.walk(tree):
