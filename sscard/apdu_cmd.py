@@ -33,6 +33,7 @@ def _transport(image: Path | None, builtin: str | None, reader: str | None):
     if reader:
         return PcscTransport(reader)
     card = Card.from_image(image, lock=True) if image else Card.builtin(builtin or "gen3")
+    click.get_current_context().call_on_close(card.close)  # lets go of the image's lock at the end
     return EmulatedTransport(card, f"emulated:{image.name if image else builtin or 'gen3'}")
 
 

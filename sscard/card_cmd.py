@@ -40,7 +40,9 @@ def _load_card(path: Path, persist: bool = True):
 
     try:
         if persist:
-            return Card.from_image(path, lock=True)  # its changes are saved: one holder at a time
+            card_ = Card.from_image(path, lock=True)  # its changes are saved: one holder at a time
+            click.get_current_context().call_on_close(card_.close)  # and lets go of it at the end
+            return card_
         return Card(load_image(path))   # no backing file: reading never rewrites the image
     except ImageError as exc:
         _fail(str(exc), BAD_INPUT)
