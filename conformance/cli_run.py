@@ -338,8 +338,8 @@ def check(source):
         suite = load_suite(source)
     except VectorError as exc:
         for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        raise SystemExit(2)
+            click.echo(printable(problem), err=True)
+        raise SystemExit(2)  # bad input (sscard/exitcodes.py)
     click.echo(f"{len(suite.cases)} cases in {len(suite.files)} files, suite version {suite.version}")
 
 

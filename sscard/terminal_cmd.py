@@ -111,7 +111,9 @@ def run_function(action):
             for slot in (card, psam_slot):  # an image card lets go of its file, a reader of its card
                 getattr(slot, "close", lambda: None)()
         if result:
-            click.echo(result)
+            from conformance.textsafe import printable
+
+            click.echo(printable(result))  # the card's own text: its control characters shown, not obeyed
     return command
 
 
