@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 
 import pytest
 
@@ -30,6 +31,7 @@ class Pocket:
         self.card = Card.builtin("gen2")
         self.inserted = True
         self.commands: list[bytes] = []
+        self.card_times: list[float] = []
         self.opened = 0
 
     def open(self) -> "PocketTransport":
@@ -58,7 +60,11 @@ class PocketTransport(EmulatedTransport):
     def transmit(self, apdu: bytes) -> bytes:
         self._check()
         self.pocket.commands.append(bytes(apdu))
-        return super().transmit(apdu)
+        started = time.perf_counter()
+        try:
+            return super().transmit(apdu)
+        finally:  # the card's own time, which the relay's recorded duration must cover
+            self.pocket.card_times.append(time.perf_counter() - started)
 
     def reset(self) -> bytes:
         self._check()
@@ -116,10 +122,14 @@ def test_power_off_disconnects_and_power_on_starts_the_card_cold():
 
 
 def test_entries_carry_iso_times_and_durations():
-    relay = CardRelay(Pocket().open)
+    pocket = Pocket()
+    relay = CardRelay(pocket.open)
     relay.power_on()
-    relay.transmit(SELECT_SSSE)
-    relay.transmit(GET_RESPONSE)
+    outer = []  # the time of each relay.transmit call, measured around it
+    for apdu in (SELECT_SSSE, GET_RESPONSE):
+        started = time.perf_counter()
+        relay.transmit(apdu)
+        outer.append(time.perf_counter() - started)
     doc = json.loads(relay.session_text())
     assert doc["format"] == "sscard-session/1" and doc["recorded_by"] == "sscard record"
     reset, *exchanges = doc["exchanges"]
@@ -127,7 +137,12 @@ def test_entries_carry_iso_times_and_durations():
     times = [reset["time"]] + [e["time"] for e in exchanges]
     assert all(t.endswith("+00:00") and "T" in t for t in times)
     assert times == sorted(times)
-    assert all(0 <= e["duration"] < 1 for e in exchanges)
+    # a duration is the card's answer time in seconds: it covers the card's own work and fits in
+    # the relay call around it (the report rounds to 1 us); ms or a clock reading would not fit
+    durations = [e["duration"] for e in exchanges]
+    assert len(durations) == len(pocket.card_times) == len(outer) == 2
+    for duration, inner, around in zip(durations, pocket.card_times, outer):
+        assert inner - 1e-6 <= duration <= around + 1e-6, (inner, duration, around)
 
 
 def test_removal_answers_6F00_ends_the_recording_and_keeps_what_came_before():

@@ -44,7 +44,13 @@ def _all_reads(card: Card) -> list[bytes]:
             value = value["value"] if isinstance(value, dict) else value
             ch = t(bytes.fromhex("0084000008"))[:-2]
             c = crypto.external_cryptogram(algorithm, bytes.fromhex(value), ch)
-            responses.append(t(bytes.fromhex(f"008200{ref}10") + c + ch))
+            answer = t(bytes.fromhex(f"008200{ref}10") + c + ch)
+            # the reads below are only "authenticated" if this worked: external keys must
+            # answer 9000, the others (internal, MAC keys) 6985, never a wrong cryptogram
+            role = card.model.dfs["SSSE"].keys[int(ref, 16)].role
+            assert answer == (b"\x90\x00" if role == "external" else b"\x69\x85"), \
+                f"{df.path} EXTERNAL AUTHENTICATE key {ref} ({role}): {answer.hex().upper()}"
+            responses.append(answer)
         responses.append(t(bytes.fromhex("0020000003975310")))
         for ef in list(df.children.values()):
             if hasattr(ef, "data") or getattr(ef, "is_record", False):
