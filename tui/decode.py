@@ -50,6 +50,8 @@ def parameters(apdu: bytes) -> str:
             return f"by DF name {name}, {fci}"
         if p1 == 0x00:
             return f"by FID {data.hex().upper() or '(none: MF)'}, {fci}"
+        if p1 == 0x01:  # R2-1
+            return f"child DF by FID {data.hex().upper()}, {fci}"
         if p1 == 0x02:
             return f"EF by FID {data.hex().upper()}, {fci}"
         return f"P1 {p1:02X}? {fci}"

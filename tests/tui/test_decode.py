@@ -13,6 +13,8 @@ from tui.targets import ReaderScan, Target, TargetError, connect, scan_readers
     ("00A4040C06D15600000500", "SELECT", "by DF name DF01, no FCI"),
     ("00A40000023F00", "SELECT", "by FID 3F00, FCI wanted"),
     ("00A4020C02EF05", "SELECT", "EF by FID EF05, no FCI"),
+    ("00A4010002DF03", "SELECT", "child DF by FID DF03, FCI wanted"),
+    ("00DC052806050420240315", "UPDATE RECORD", "first record with tag 05 in SFI 05"),
     ("00B2072C00", "READ RECORD", "record 7 of SFI 05, Le 256"),
     ("00B2083000", "READ RECORD", "first record with tag 08 in SFI 06, Le 256"),
     ("00B2010400", "READ RECORD", "record 1 of current EF, Le 256"),
