@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .exitcodes import BAD_INPUT, UNREACHABLE
+from .exitcodes import BAD_INPUT, UNREACHABLE, code_for
 
 _HEX = re.compile(r"[0-9A-Fa-f]")
 
@@ -63,7 +63,7 @@ def apdu(apdus, image, builtin, reader, get_response):
         transport = _transport(image, builtin, reader)
     except ImageError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(BAD_INPUT)
+        sys.exit(code_for(exc) or BAD_INPUT)  # a bad image, or one another process holds
     except TransportError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(UNREACHABLE)

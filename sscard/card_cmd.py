@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .exitcodes import BAD_INPUT, FAILED, NOT_WRITTEN
+from .exitcodes import BAD_INPUT, FAILED, NOT_WRITTEN, code_for
 
 PROFILES = click.Choice(["gen1", "gen2", "gen3"])
 BLANK = "[dim]—[/dim]"
@@ -45,7 +45,7 @@ def _load_card(path: Path, persist: bool = True):
             return card_
         return Card(load_image(path))   # no backing file: reading never rewrites the image
     except ImageError as exc:
-        _fail(str(exc), BAD_INPUT)
+        _fail(str(exc), code_for(exc) or BAD_INPUT)  # a bad image, or one another process holds
 
 
 @click.group("card")

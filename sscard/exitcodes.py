@@ -17,7 +17,7 @@ import click
 PASSED = 0        # every case PASS (or INCONCLUSIVE / NOT_APPLICABLE), every check ok
 FAILED = 1        # a FAIL or ERROR verdict (doctor: a check failed)
 BAD_INPUT = 2     # bad usage or input: option, file, image, vector, -k, a selection of no case
-UNREACHABLE = 3   # the card, the reader or pcscd cannot be reached
+UNREACHABLE = 3   # the card, the reader or pcscd cannot be reached (or the image is in use)
 NOT_WRITTEN = 4   # a report (or another output file) could not be written; none was left half-written
 INTERNAL = 5      # a bug in sscard: the traceback is printed, please report it
 INTERRUPTED = 130  # Ctrl-C (128 + SIGINT); no partial report is written
@@ -26,7 +26,7 @@ MEANINGS = {
     PASSED: "all passed: no case FAIL or ERROR",
     FAILED: "a FAIL or ERROR verdict",
     BAD_INPUT: "bad usage or input (option, file, card image, vectors, -k, no case selected)",
-    UNREACHABLE: "the card or reader cannot be reached",
+    UNREACHABLE: "the card or reader cannot be reached (an image in use by another process)",
     NOT_WRITTEN: "a report or output file could not be written (none half-written)",
     INTERNAL: "internal error: a bug in sscard (traceback printed)",
     INTERRUPTED: "interrupted (Ctrl-C): no partial report",
@@ -35,6 +35,7 @@ MEANINGS = {
 # Domain errors by module and class name: a module that was never imported cannot have raised
 # its error, so nothing is imported here (`sscard --help` stays quick, no layer is pulled in).
 _BY_CLASS = (
+    ("simulator.image", "ImageInUse", UNREACHABLE),  # the card is held by another process: try later
     ("simulator.image", "ImageError", BAD_INPUT),
     ("conformance.vectors", "VectorError", BAD_INPUT),
     ("conformance.selection", "SelectionError", BAD_INPUT),

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import click
 
+from .exitcodes import BAD_INPUT, CodedError, code_for
+
+
 def trace_line(label: str, capdu: bytes, rapdu: bytes, elapsed: float, command_name=None) -> str:
     from simulator.sw import describe
 
@@ -33,7 +36,8 @@ def _load_cards(images: tuple[Path, ...], builtins: tuple[str, ...]):
         except Exception as exc:  # image errors name the file and key; show them plainly
             for _, loaded in cards:
                 loaded.close()  # lets go of the images already held
-            raise click.ClickException(f"cannot load card image: {exc}") from exc  # exc names the file (:line)
+            # exc names the file (:line); an image another process holds is exit 3, a bad one 2
+            raise CodedError(f"cannot load card image: {exc}", code_for(exc) or BAD_INPUT) from exc
     for name in builtins:
         cards.append((f"builtin {name}", Card.builtin(name)))
     return cards

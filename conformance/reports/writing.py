@@ -25,6 +25,8 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from simulator.storage import TEMP_MARK, check_writable  # the images' temp names: one kind to find
+
 MODE = 0o600
 
 
@@ -80,11 +82,9 @@ def check(path, create_under=None) -> Path:
     target = _target(path, create_under, make=False)
     if target.parent.is_dir():
         try:
-            fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            check_writable(target)
         except OSError as exc:
             raise ReportError(f"cannot write {target}: {exc.strerror or exc}") from None
-        os.close(fd)
-        _remove(temp)
     return target
 
 
@@ -119,7 +119,7 @@ def _inside(path: Path, root: Path) -> bool:
 def _stage(target: Path, data) -> str:
     """The data in a 0600 temp file beside `target`, on disk. Returns the temp file's name."""
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", suffix=".tmp", dir=target.parent)
     try:
         os.fchmod(fd, MODE)
         with os.fdopen(fd, "wb") as f:

@@ -96,3 +96,19 @@ def test_every_subcommand_answers_help_and_refuses_an_unknown_option(name):
     assert runner.invoke(cli, [name, "--help"]).exit_code == exitcodes.PASSED
     wrong = runner.invoke(cli, [name, "--no-such-option"])
     assert wrong.exit_code == exitcodes.BAD_INPUT and "No such option '--no-such-option'" in wrong.output
+
+
+@pytest.mark.parametrize("args", [["apdu", "--image", "{image}", "00A4000000"], ["card", "show", "{image}"],
+                                  ["serve", "--image", "{image}"]])
+def test_an_image_another_holder_has_is_unreachable(tmp_path, args):
+    from simulator import Card
+
+    image = tmp_path / "card.yaml"
+    assert CliRunner().invoke(cli, ["card", "new", "--profile", "gen2", "--out", str(image), "--seed", "1"]).exit_code == 0
+    holder = Card.from_image(image, lock=True)  # as `sscard serve` holds it
+    try:
+        result = CliRunner().invoke(cli, [a.format(image=image) for a in args])
+    finally:
+        holder.close()
+    assert result.exit_code == exitcodes.UNREACHABLE, result.output
+    assert "in use" in result.output and "Traceback" not in result.output
