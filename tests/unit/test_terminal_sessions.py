@@ -150,3 +150,20 @@ def test_plain_session_and_apdu_builder():
     session.reset()
     assert session.get_challenge(8).hex().upper() == "0011223344556677"
     assert session.exchange(bytes.fromhex("00B0000000"))[1] == 0x6986  # no current EF, no raise
+
+
+def test_pcsc_slots_through_pyscard_with_the_in_process_readers():
+    """terminal.pcsc.PcscSlot over real pyscard connections (the emulated readers, no pcscd)."""
+    from simulator.pcsc_reader import PSAM_READER_NAME, READER_NAME, installed
+    from terminal import ReaderError, Terminal
+    from terminal.pcsc import PcscSlot, looks_like_psam
+
+    with installed(Card.builtin("gen3"), psam=Psam.builtin()):
+        card, psam = PcscSlot(READER_NAME), PcscSlot(PSAM_READER_NAME)
+        assert looks_like_psam(psam.reset()) and not looks_like_psam(card.reset())
+        basic = Terminal(card, psam=psam).read_card_bas(1)
+        assert basic.name == "张三" and basic.terminal_no == "440300000001"
+        assert card._connection is None and psam._connection is None  # each call closes its readers
+    with pytest.raises(ReaderError) as missing:
+        PcscSlot("no reader of this name")
+    assert missing.value.code == -11
