@@ -16,11 +16,13 @@ from textual.widgets import Footer, Header, Input, Label, RichLog, Static
 
 from conformance.processors import Trace, standard_chain
 from conformance.reports import apdu4j
+from conformance.textsafe import printable
 from conformance.transport import TransportError
 
 from .. import decode
 from ..run_job import report_stamp
 from ..targets import Connection, Target, TargetError
+from ..widgets import plain
 
 
 class HistoryInput(Input):
@@ -68,7 +70,7 @@ class ConsoleScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="console"):
-            yield Label(Text.assemble("APDU console: ", (self.target.label, "bold")), id="console-title")
+            yield Label(Text.assemble("APDU console: ", (printable(self.target.label), "bold")), id="console-title")
             yield RichLog(id="console-log", wrap=True, markup=False, highlight=False)
             yield Static("", id="console-state")
             yield HistoryInput(placeholder="C-APDU in hex, e.g. 00A404000F7378312E73682EC9E7BBE1B1A3D5CF", id="apdu")
@@ -89,7 +91,7 @@ class ConsoleScreen(Screen):
         try:
             connection = self.app.connect(self.target)
         except TargetError as exc:
-            self.app.call_from_thread(self._log, Text(f"cannot open {self.target.label}: {exc}", style="bold red"))
+            self.app.call_from_thread(self._log, plain(f"cannot open {self.target.label}: {exc}", style="bold red"))
             return
         self.app.call_from_thread(self._opened, connection)
 
@@ -99,7 +101,7 @@ class ConsoleScreen(Screen):
         atr = bytes(transport.atr)
         self.trace = Trace(atr=atr, protocol=getattr(transport, "protocol", "T=1"), reader=getattr(transport, "name", ""))
         self.chain = standard_chain(transport, self.trace)
-        self._log(Text.assemble(("connected to ", "dim"), (getattr(transport, "name", self.target.label), "bold"),
+        self._log(Text.assemble(("connected to ", "dim"), (printable(getattr(transport, "name", self.target.label)), "bold"),
                                 ("   ATR ", "dim"), atr.hex().upper(), ("   ", ""), (transport.protocol, "dim")))
 
     # --- sending -------------------------------------------------------------------------
@@ -130,7 +132,7 @@ class ConsoleScreen(Screen):
         try:
             response = self.chain.transmit(apdu, raw=self.raw)
         except TransportError as exc:
-            self.app.call_from_thread(self._log, Text(f"{apdu.hex().upper()}: {exc.reason}", style="bold red"))
+            self.app.call_from_thread(self._log, plain(f"{apdu.hex().upper()}: {exc.reason}", style="bold red"))
             return
         self.app.call_from_thread(self._answered, apdu, response, self.trace.since(mark))
 
@@ -139,7 +141,7 @@ class ConsoleScreen(Screen):
         self._log(Text.assemble(("» ", "bold cyan"), decode.command_text(apdu)))
         for entry in entries[:-1] if len(entries) > 1 else []:
             if entry.kind == "note":
-                self._log(Text(f"   {entry.text}", style="italic dim"))
+                self._log(plain(f"   {entry.text}", style="italic dim"))
             elif entry.kind == "exchange":
                 self._log(Text.assemble(("   wire > ", "dim"), entry.command.hex().upper(), ("  < ", "dim"),
                                         (entry.response or b"").hex().upper()))
@@ -171,7 +173,7 @@ class ConsoleScreen(Screen):
         try:
             atr = self.connection.transport.reset()
         except TransportError as exc:
-            self._log(Text(f"reset failed: {exc.reason}", style="bold red"))
+            self._log(plain(f"reset failed: {exc.reason}", style="bold red"))
             return
         self.trace.add("reset", response=atr)
         self._log(Text.assemble(("reset, ATR ", "dim"), atr.hex().upper()))
@@ -183,7 +185,7 @@ class ConsoleScreen(Screen):
             folder.mkdir(parents=True, exist_ok=True)
             apdu4j.write(self.trace, path)
         except OSError as exc:
-            self._log(Text(f"trace not written: {exc}", style="bold red"))
+            self._log(plain(f"trace not written: {exc}", style="bold red"))
             return
         self.exported = path
         self._log(Text.assemble(("trace written to ", "dim"), (str(path), "bold"),

@@ -18,7 +18,7 @@ from conformance.textsafe import printable
 
 from ..cardread import EMPTY, CardReader, Node
 from ..targets import Target, TargetError
-from ..widgets import plain
+from ..widgets import markup_free, plain
 
 
 def _status_style(status: str) -> str:
@@ -41,7 +41,7 @@ class ExplorerScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="explorer"):
-            yield Label(Text.assemble("Card explorer: ", (self.target.label, "bold")), id="explorer-title")
+            yield Label(Text.assemble("Card explorer: ", (printable(self.target.label), "bold")), id="explorer-title")
             with Horizontal(id="explorer-body"):
                 yield Tree("card", id="card-tree")
                 yield DataTable(id="records", cursor_type="row", zebra_stripes=True)
@@ -61,7 +61,7 @@ class ExplorerScreen(Screen):
         if self.reading:
             return
         self.reading = True
-        self._status(Text(f"reading {self.target.label}…", style="dim"))
+        self._status(plain(f"reading {self.target.label}…", style="dim"))
         self.run_worker(self._read, thread=True, group="explorer", exit_on_error=False)
 
     def _read(self) -> None:
@@ -84,11 +84,11 @@ class ExplorerScreen(Screen):
         app.call_from_thread(self._show, root, count)
 
     def _progress(self, node: Node) -> None:
-        self._status(Text.assemble(("reading ", "dim"), node.path, "…"))
+        self._status(Text.assemble(("reading ", "dim"), printable(node.path), "…"))
 
     def _failed(self, message: str) -> None:
         self.reading = False
-        self._status(Text(message, style="bold red"))
+        self._status(plain(message, style="bold red"))
 
     def _status(self, text: Text) -> None:
         self.query_one("#explorer-status", Static).update(text)
@@ -133,4 +133,4 @@ class ExplorerScreen(Screen):
             table.add_row(plain(row.where), plain(row.tag), plain(row.item), Text(row.sw, style=_status_style(row.sw)),
                           plain(row.value),
                           key=f"{node.path}#{index}")
-        table.border_title = node.path
+        table.border_title = markup_free(node.path)  # paths may come from an image's layout
