@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from simulator import crypto
 
-from .errors import ApduError, CardMismatchError, PsamError, ReaderError, TerminalError
+from .errors import ApduError, CardMismatchError, ParamError, PsamError, ReaderError, TerminalError
 from .psam import RK_INDEX, PsamKeys, PsamSession
 from .ssse import SsseSession, aflag, tlv_value
 
@@ -37,8 +37,11 @@ class Call:
 
     def identify(self) -> None:
         """EF05 rec 1 (card ID) and rec 3 (version); the algorithm from AFLAG, else the version."""
-        self.card_id = tlv_value(self.session.read_record(1, sfi=5), 0x01).hex().upper()
-        self.version = text(tlv_value(self.session.read_record(3, sfi=5), 0x03))
+        try:
+            self.card_id = tlv_value(self.session.read_record(1, sfi=5), 0x01).hex().upper()
+            self.version = text(tlv_value(self.session.read_record(3, sfi=5), 0x03))
+        except ValueError as exc:  # not a card of this kind, or a broken one
+            raise ParamError(-20, f"EF05 is not the card's: {exc}") from None
         if self.flag == 0x02:
             raise PsamError(-2202, "the card's algorithm is SSF33 (AFLAG 02)")
 
@@ -56,7 +59,11 @@ class Call:
 
     @property
     def atr_hist(self) -> bytes:
-        return crypto.atr_parse(self.atr)[0]
+        """卡复位信息: the ATR's historical bytes (the whole ATR after TS T0 if it does not parse)."""
+        try:
+            return crypto.atr_parse(self.atr)[0]
+        except ValueError:
+            return self.atr[2:]
 
     def optional_record(self, record: int | None = None, tag: int | None = None, sfi: int = 0) -> bytes:
         """A record's value, b"" where the card refuses it (6982) or has none (6A83)."""

@@ -167,3 +167,8 @@ def test_transparent_ef_is_written_and_read_as_hex():
     assert code == 0 and text.startswith(f"SSSEEF07|{photo}") and len(text) == len("SSSEEF07||$") + 2048
     assert ldt33.iWriteCard(term, 1, CARD_INFO["gen2"], "SSSEEF07|$", "SSSEEF07|XYZ|$")[0] == -23
     assert ldt33.iReadCard(term, 1, 0, CARD_INFO["gen2"], "SSSEEF07|$")[0] == -27010  # key 0A needed
+
+
+def test_a_card_without_ssse_answers_its_status_word():
+    """A PSAM put in the card slot: SELECT SSSE answers 6A82, the code is -27266 (§4.2: -SW)."""
+    assert ldt33.iReadCardBas(Terminal(Psam.builtin()), 1) == (-27266, "file or application not found")
