@@ -66,27 +66,43 @@ class Runner:
         provenance["deselected"] = len(self.suite.cases) - len(cases)
         yield SuiteStarted(self.card.label, len(cases), provenance)
         results: list[CaseResult] = []
-        context = self.card.applicability_context()
-        if callable(getattr(self.transport, "restore", None)):
-            context = {**context, "features": frozenset(context["features"]) | {DESTRUCTIVE}}
+        context = self.applicability_context()
         for index, case in enumerate(cases):
             yield CaseStarted(case.id, case.title, index, len(cases))
-            if self._dead:
-                result = _verdict_only(case, Verdict.INCONCLUSIVE, f"not run: {self._dead}")
-            elif not case.applies.evaluate(context):
-                result = _verdict_only(case, Verdict.NOT_APPLICABLE, f"not applicable: {case.applies.why_not(context)}")
-            else:
-                result = yield from self._run_case(case)
-                self._blame_earlier_case(result)
-                if case.applies.mentions(DESTRUCTIVE):
-                    self._restore(case)
-                elif self._unclean(result):
-                    self._clean_up_after(case)
+            result = yield from self.case_events(case, context)
             results.append(result)
             yield CaseDone(result, index, len(cases))
         provenance["ended"] = prov.now()
-        self._worker.close()
+        self.close()
         yield SuiteDone(SuiteResult(self.card.label, results, provenance, self.trace))
+
+    def applicability_context(self) -> dict:
+        """What `applies` expressions see: the card's, plus DESTRUCTIVE when the card can be rebuilt."""
+        context = self.card.applicability_context()
+        if callable(getattr(self.transport, "restore", None)):
+            context = {**context, "features": frozenset(context["features"]) | {DESTRUCTIVE}}
+        return context
+
+    def case_events(self, case: Case, context: dict | None = None) -> Iterator[Event]:
+        """One case as the suite runs it, the per-case API (the pytest plugin runs items with it):
+        applicability, the case, the card rebuilt after a case that may have changed it. Yields
+        the case's step events; returns its CaseResult."""
+        context = context or self.applicability_context()
+        if self._dead:
+            return _verdict_only(case, Verdict.INCONCLUSIVE, f"not run: {self._dead}")
+        if not case.applies.evaluate(context):
+            return _verdict_only(case, Verdict.NOT_APPLICABLE, f"not applicable: {case.applies.why_not(context)}")
+        result = yield from self._run_case(case)
+        self._blame_earlier_case(result)
+        if case.applies.mentions(DESTRUCTIVE):
+            self._restore(case)
+        elif self._unclean(result):
+            self._clean_up_after(case)
+        return result
+
+    def close(self) -> None:
+        """Ends the case worker thread (after its current case); the transport is the caller's."""
+        self._worker.close()
 
     def _run_case(self, case: Case) -> Iterator[Event]:
         """Runs the case in the worker; yields its step events; returns its CaseResult.
