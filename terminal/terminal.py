@@ -62,6 +62,9 @@ def _ldt33(method):
 
 
 class Terminal:
+    """The LD/T 33 functions; each call powers the card (and the PSAM when it needs one), runs its
+    APDU sequence and closes PC/SC readers again. Failures raise TerminalError subclasses (§4.2)."""
+
     def __init__(self, contact, contactless=None, psam=None, *, hsm: Hsm | None = None,
                  pin_pad: Callable[[str], str] | None = None, device_no: str = "",
                  require_psam: bool = False, rng: Callable[[int], bytes] = secrets.token_bytes):
@@ -80,6 +83,7 @@ class Terminal:
 
     def _call(self, itype: int) -> Call:
         params.check_itype(itype)
+        self._pending = None  # a new call resets the card: an HSM read in progress is over
         order = {1: (self.contact,), 2: (self.contactless,), 3: (self.contact, self.contactless),
                  4: (self.contactless, self.contact)}[itype]
         slot = next((s for s in order if s is not None), None)
