@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from textual.widgets import DataTable, Input, OptionList
 
 from conformance.reports.json_report import load_json_report
-from tuikit import SIZE, DeterministicApp, run_to_results, screen_name, wait_for
+from tuikit import SIZE, DeterministicApp, run_command, run_to_results, screen_name, wait_for
 
 
 async def _make_report(reports) -> str:
@@ -92,36 +92,21 @@ async def test_export_json_junit_and_html_from_the_results(reports, tmp_path):
 async def test_the_command_palette_reaches_the_actions(reports):
     app = DeterministicApp(reports_dir=reports)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"card explorer")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_command(pilot, "card explorer", "Card explorer")
         await wait_for(pilot, lambda: screen_name(app) == "ExplorerScreen")
         await pilot.press("escape")
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"target built-in gen1")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
-        assert app.target.name == "gen1"
+        await wait_for(pilot, lambda: screen_name(app) == "StartScreen")
+        await run_command(pilot, "target built-in gen1", "Target: built-in gen1")
+        await wait_for(pilot, lambda: app.target.name == "gen1")
         options = app.screen.query_one("#targets", OptionList)
         assert options.get_option_at_index(options.highlighted).id == "builtin:gen1"
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"run the suite")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_command(pilot, "run the suite", "Run the suite")
         await wait_for(pilot, lambda: screen_name(app) == "ResultsScreen" and app.screen.query("#cases"))
         assert app.screen.result.card == "gen1"
-        await pilot.press("ctrl+p")  # the screen's own keys are commands too
-        await pilot.pause()
-        await pilot.press(*"verdict filter (results)")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
-        assert app.screen.verdict_filter is not None and app.screen.verdict_filter.value == "FAIL"
+        # the screen's own keys are commands too
+        await run_command(pilot, "verdict filter (results)", "Verdict filter (results)")
+        await wait_for(pilot, lambda: app.screen.verdict_filter is not None)
+        assert app.screen.verdict_filter.value == "FAIL"
 
 
 async def test_q_quits(reports):

@@ -9,6 +9,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from textual.command import CommandList, CommandPalette
+
 from tui.app import SscardApp
 from tui.targets import ReaderScan
 
@@ -83,6 +85,29 @@ async def wait_for(pilot, condition, timeout: float = 30.0, step: float = 0.05) 
 
 def screen_name(app) -> str:
     return type(app.screen).__name__
+
+
+def _highlighted_command(app) -> str | None:
+    """The plain text of the command highlighted in an open command palette, else None."""
+    if not isinstance(app.screen, CommandPalette):
+        return None
+    commands = app.screen.query_one(CommandList)
+    if commands.highlighted is None or not commands.option_count:
+        return None
+    option = commands.get_option_at_index(commands.highlighted)
+    hit = getattr(option, "hit", None)  # the "no matches" line is a plain option
+    return None if hit is None else hit.text
+
+
+async def run_command(pilot, typed: str, command: str) -> None:
+    """Open the command palette, type `typed`, wait until `command` is the highlighted match (the
+    palette searches in a worker and fills its list in batches), then choose it."""
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
+    await pilot.press(*typed)
+    await wait_for(pilot, lambda: _highlighted_command(pilot.app) == command)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, CommandPalette))
 
 
 async def run_to_results(pilot, timeout: float = 60.0) -> None:
