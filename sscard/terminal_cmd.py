@@ -76,6 +76,9 @@ def terminal_options(function):
         click.option("--psam-reader", help="A PC/SC reader holding the PSAM."),
         click.option("--no-psam", is_flag=True, help="No PSAM (with --reader the PSAM is otherwise looked for by its ATR)."),
         click.option("--require-psam", is_flag=True, help="Fail with -2201 when there is no PSAM (else PD-T12)."),
+        click.option("--stub-hsm", is_flag=True,
+                     help="Without a PSAM, read gen3 cards through the test bench's stub HSM (§4.4.8; "
+                          "card keys from the sample roots of card §5.5)."),
         click.option("--device-no", default="", help="终端设备号, field 11 of iReadCardBas (default empty)."),
         click.option("--itype", type=click.IntRange(1, 4), default=1, show_default=True,
                      help="iType: 1 contact, 2 contactless, 3/4 automatic."),
@@ -89,8 +92,9 @@ def terminal_options(function):
 def run_function(action):
     """Build the Terminal from the options, run `action(terminal, itype, **rest)`, report the result."""
     @functools.wraps(action)
-    def command(builtin, image, reader, psam, psam_reader, no_psam, require_psam, device_no, itype, trace, **rest):
-        from terminal import Terminal, TerminalError
+    def command(builtin, image, reader, psam, psam_reader, no_psam, require_psam, stub_hsm, device_no, itype, trace,
+                **rest):
+        from terminal import StubHsm, Terminal, TerminalError
         from terminal.errors import ParamError, ReaderError
         from terminal.transport import TracedSlot
 
@@ -101,7 +105,8 @@ def run_function(action):
             if trace:
                 card = TracedSlot(card, _trace("card"))
                 psam_slot = psam_slot and TracedSlot(psam_slot, _trace("psam"))
-            term = Terminal(card, psam=psam_slot, pin_pad=_pin_pad, device_no=device_no, require_psam=require_psam)
+            term = Terminal(card, psam=psam_slot, pin_pad=_pin_pad, device_no=device_no, require_psam=require_psam,
+                            hsm=StubHsm() if stub_hsm else None)
             result = action(term, itype, **rest)
         except TerminalError as exc:
             code = BAD_INPUT if isinstance(exc, ParamError) else UNREACHABLE if isinstance(exc, ReaderError) else FAILED

@@ -73,3 +73,10 @@ def test_bad_parameters_exit_2_and_bad_options_are_usage_errors():
 def test_missing_reader_is_unreachable():
     result = run("read-basic", "--reader", "no such reader here", "--no-psam")
     assert result.exit_code == 3 and "-11" in result.stderr
+
+
+def test_stub_hsm_reads_gen3_without_a_psam():
+    fields = sample("gen3", "yes").split("|")
+    fields[9] = ""  # no PSAM: no terminal number
+    result = run("read-basic", "--builtin", "gen3", "--no-psam", "--stub-hsm")
+    assert result.exit_code == 0 and result.stdout == "|".join(fields) + "\n"
