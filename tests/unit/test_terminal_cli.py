@@ -80,3 +80,14 @@ def test_stub_hsm_reads_gen3_without_a_psam():
     fields[9] = ""  # no PSAM: no terminal number
     result = run("read-basic", "--builtin", "gen3", "--no-psam", "--stub-hsm")
     assert result.exit_code == 0 and result.stdout == "|".join(fields) + "\n"
+
+
+def test_psam_image_gives_its_terminal_number(tmp_path):
+    image = tmp_path / "psam.yaml"
+    image.write_text('profile: default\nterminal_number: "110100000042"\n', encoding="utf-8")
+    result = run("read-basic", "--builtin", "gen2", "--psam", str(image))
+    assert result.exit_code == 0 and result.stdout.split("|")[9] == "110100000042"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text('profile: default\nterminal_number: "12"\n', encoding="utf-8")
+    refused = run("read-basic", "--builtin", "gen2", "--psam", str(broken))
+    assert refused.exit_code == 2 and "broken.yaml" in refused.stderr
