@@ -39,7 +39,8 @@ class SscardApp(App):
         Binding("o", "open_report", "Open report"),
         Binding("e", "explorer", "Explorer"),
         Binding("c", "console", "Console"),
-        Binding("t", "terminal", "Terminal"),
+        # Not in the footer: it would change every screen's snapshot; the palette lists it.
+        Binding("t", "terminal", "Terminal", show=False),
     ]
 
     def __init__(self, *, vectors=None, image: str | None = None, report: str | None = None,

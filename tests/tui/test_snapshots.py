@@ -142,3 +142,18 @@ def test_open_report_dialog(snap_compare):
         _still(pilot.app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=dialog)
+
+
+def test_terminal_screen(snap_compare):
+    app = DeterministicApp()
+
+    async def read_basic(pilot):
+        await pilot.press("t")
+        await wait_for(pilot, lambda: screen_name(pilot.app) == "TerminalScreen" and pilot.app.screen.is_mounted)
+        await wait_for(pilot, lambda: pilot.app.screen.scan.status == "no PC/SC service")
+        await pilot.press("r")  # iReadCardBas on the built-in gen3 card with the built-in PSAM
+        await wait_for(pilot, lambda: pilot.app.screen.runs == 1)
+        _still(pilot.app)
+        await pilot.wait_for_scheduled_animations()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=read_basic)

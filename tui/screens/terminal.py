@@ -27,6 +27,7 @@ from textual.widgets.option_list import Option
 from simulator.profile import profile_data
 from simulator.psam import command_name as psam_command_name
 from simulator.samples import sample_image
+from terminal import params
 
 from .. import decode
 from ..targets import BUILTINS, ReaderScan, Target, TargetError
@@ -53,7 +54,7 @@ PARAMETERS = (
     ("file-addr", "pFileAddr", "SSSEEF05|03|05|06|$SSSEEF06|08|09|$", "<DF><EF>|tag|tag|…|$"),
     ("write-data", "pWriteData", "", "<DF><EF>|value|value|…|$  (same groups as pFileAddr)"),
     ("pin", "PIN", "123456", "empty: ask on the PIN pad"),
-    ("new-pin", "new PIN", "", "empty: ask on the PIN pad"),
+    ("new-pin", "new PIN", "", "empty: ask on the PIN pad (unblock: keep the PIN)"),
 )
 
 # The 11 fields of iReadCardBas (§4.4.1), in order.
@@ -111,16 +112,6 @@ class TracedSlot:
         return getattr(self.inner, name)
 
 
-def groups(text: str) -> list[tuple[str, list[str]]]:
-    """`SSSEEF05|03|05|$SSSEEF06|08|$` -> [("SSSEEF05", ["03", "05"]), ("SSSEEF06", ["08"])]."""
-    out = []
-    for chunk in text.split("$"):
-        parts = chunk.split("|")
-        if parts[0]:
-            out.append((parts[0], parts[1:-1] if parts[-1] == "" else parts[1:]))
-    return out
-
-
 def _items_by_file() -> dict[str, dict[str, dict]]:
     """{"SSSEEF06": {"09": {item, en, fmt, …}}, "DF01EF05": {…}} from the card profile."""
     found: dict[str, dict[str, dict]] = {}
@@ -133,30 +124,30 @@ def _items_by_file() -> dict[str, dict[str, dict]]:
 
 
 def item_rows(file_addr: str, values: str) -> list[tuple[str, str, str]]:
-    """(file and tag, item name, value) for each item of an iReadCard/iWriteCard string."""
+    """(file and tag, item name, value) for each item of a valid iReadCard/iWriteCard string."""
     names = _items_by_file()
     rows = []
-    addressed = groups(file_addr)
-    for index, (where, got) in enumerate(groups(values)):
-        tags = addressed[index][1] if index < len(addressed) else []
-        key = "SSSE" + where[4:] if where.startswith("3F00") else where
-        for position, value in enumerate(got):
-            tag = tags[position].upper() if position < len(tags) else ""
-            spec = names.get(key, {}).get(tag, {})
-            rows.append((f"{key[:-4]}/{key[-4:]} {tag}", f"{spec.get('item', '')} {spec.get('en', '')}".strip(), value))
+    for address, group in zip(params.groups(file_addr), params.groups(values, "values")):
+        for tag, value in zip(address.items, group.items):
+            spec = names.get(address.df + address.ef, {}).get(tag.upper(), {})
+            rows.append((f"{address.df}/{address.ef} {tag.upper()}", f"{spec.get('item', '')} {spec.get('en', '')}".strip(),
+                         value))
     return rows
 
 
 def sample_values(profile: str, file_addr: str) -> str:
-    """The built-in sample's own values for `file_addr`, in pWriteData form (a harmless write)."""
+    """The built-in sample's own values for `file_addr` in pWriteData form (a harmless write), or ""."""
+    try:
+        addressed = params.groups(file_addr)
+    except params.ParamError:
+        return ""
     data = sample_image(profile)["data"]
-    out = []
-    for where, tags in groups(file_addr):
-        key = "SSSE" + where[4:] if where.startswith("3F00") else where
-        path = f"SSSE/{key[4:]}" if key.startswith("SSSE") else f"SSSE/{key[:4]}/{key[4:]}"
-        record = {k.upper(): v for k, v in data.get(path, {}).items()}
-        out.append("|".join([where, *(str(record.get(t.upper(), "")) for t in tags)]) + "|$")
-    return "".join(out)
+    result = []
+    for group in addressed:
+        path = "/".join(p for p in ("SSSE", group.df if group.df != "SSSE" else "", group.ef) if p)
+        record = {k.upper(): str(v) for k, v in data.get(path, {}).items()}
+        result.append((group.name, [record.get(t.upper(), "") for t in group.items]))
+    return params.render(result)
 
 
 # --- the screen -----------------------------------------------------------------------------
@@ -227,6 +218,7 @@ class TerminalScreen(Screen):
                 yield Static("", id="term-result")
                 yield DataTable(id="term-fields", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="term-trace", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="term-exchange")
         yield Static("", id="term-status")
         yield Footer()
 
@@ -236,7 +228,7 @@ class TerminalScreen(Screen):
             fields.add_column(key, key=key, width=width)
         trace = self.query_one("#term-trace", DataTable)
         trace.border_title = "APDU trace: card and PSAM slots, in the order sent"
-        for key, width in (("#", 3), ("slot", 4), ("command", 44), ("name", 22), ("response", 50), ("SW", None)):
+        for key, width in (("#", 3), ("slot", 4), ("command", 46), ("name", 22), ("response", 42), ("SW", 25)):
             trace.add_column(key, key=key, width=width)
         for list_id, wanted in (("#term-cards", self.card.key), ("#term-psams", self.psam.key),
                                 ("#term-functions", self.function)):
@@ -476,9 +468,28 @@ class TerminalScreen(Screen):
                           Text(exchange.response[:-2].hex().upper()), decode.sw_text(sw))
         if trace:
             table.move_cursor(row=0)
+            self._show_exchange(0)
+
+    @on(DataTable.RowHighlighted, "#term-trace")
+    def _exchange_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_exchange(event.cursor_row)
+
+    def _show_exchange(self, row: int) -> None:
+        """The whole exchange under the cursor: the table crops long hex."""
+        trace = self.outcome.trace if self.outcome else []
+        if not 0 <= row < len(trace):
+            return
+        exchange = trace[row]
+        if exchange.command is None:
+            text = Text.assemble((f"{exchange.slot} reset  ", "bold"), ("ATR ", "dim"), exchange.response.hex().upper())
+        else:
+            text = Text.assemble((f"{exchange.slot} > ", "bold"), exchange.command.hex().upper(), ("\n" + " " * len(exchange.slot) + " < ", "bold"),
+                                 exchange.response.hex().upper())
+        self.query_one("#term-exchange", Static).update(text)
 
     def action_clear_trace(self) -> None:
         self.query_one("#term-trace", DataTable).clear()
+        self.query_one("#term-exchange", Static).update("")
 
     def _status(self, text: Text) -> None:
         self.query_one("#term-status", Static).update(text)
@@ -509,7 +520,8 @@ def open_psam(target: Target):
 
 def perform(function: str, params: dict, card, psam, pin_pad, rng) -> Outcome:
     """Run one LD/T 33 function through terminal.Terminal; a TerminalError becomes its code."""
-    from terminal import Terminal, TerminalError
+    from terminal.errors import TerminalError
+    from terminal.terminal import Terminal
 
     term = Terminal(card, psam=psam, pin_pad=pin_pad, require_psam=bool(params.get("require-psam")), rng=rng)
     pin = params.get("pin") or None
