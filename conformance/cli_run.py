@@ -29,7 +29,7 @@ import click
 
 from .card_under_test import CardUnderTest
 from .runner import DEFAULT_TIMEOUT, Runner
-from .textsafe import markup_safe, printable
+from .textsafe import console as textsafe_console, markup_safe, printable
 from .transport import EmulatedTransport, TransportError
 from .vectors import VectorError, load_suite
 from .verdict import ORDER
@@ -63,15 +63,13 @@ BUILTIN = ("gen1", "gen2", "gen3")
 def run(image, reader, replay, builtin, selection, json_path, junit_path, html_path, trace_path,
         vectors_dir, timeout, reports_dir, chaos_spec, psam, psam_reader):
     """Run the conformance vectors and write the reports."""
-    from rich.console import Console
-
     from .chaos import ChaosProcessor, parse_spec
 
     try:
         chaos = parse_spec(chaos_spec) if chaos_spec else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--chaos") from None
-    console = Console()
+    console = textsafe_console()
     try:
         suite = load_suite(_vector_source(vectors_dir))
     except VectorError as exc:

@@ -36,3 +36,16 @@ def markup_safe(text) -> str:
 
 def xml_safe(text) -> str:
     return _NOT_XML.sub(_visible, str(text))
+
+
+def console(**options):
+    """A rich Console whose closed output (`sscard run | head`) raises BrokenPipeError, which the
+    CLI ends with its own code, instead of rich's SystemExit(1), the code of a FAIL verdict."""
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError("the output was closed")
+
+    return _Console(**options)

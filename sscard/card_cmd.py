@@ -18,9 +18,9 @@ BLANK = "[dim]—[/dim]"
 
 
 def _console():
-    from rich.console import Console
+    from conformance.textsafe import console as rich_console
 
-    console = Console(highlight=False)
+    console = rich_console(highlight=False)
     if not console.is_terminal:         # piped or captured: no wrapping of long values
         console.width = 200
     return console
@@ -144,7 +144,8 @@ def _show_items(console, card_) -> None:
         for number, (spec, rec) in enumerate(zip(specs, ef.records), 1):
             tag, zh, en, value = decode_record(bytes(rec), specs)
             blank = bytes(rec[2:]) == items.blank(spec["fmt"])
-            table.add_row(path, str(number), tag, zh, _esc(en), BLANK if blank or not value else _esc(value))
+            table.add_row(_esc(path), str(number), _esc(tag), _esc(zh), _esc(en),
+                          BLANK if blank or not value else _esc(value))
     console.print(table)
 
 
@@ -175,7 +176,7 @@ def _show_layout(console, card_) -> None:
         else:
             shape, used = f"{ef.size} B", len(bytes(ef.data).rstrip(b"\0"))
             content = f"{used} bytes used" if used else "empty"
-        table.add_row(path, spec["structure"], "none" if ef.sfi is None else f"{ef.sfi:02X}", shape,
+        table.add_row(_esc(path), _esc(spec["structure"]), "none" if ef.sfi is None else f"{ef.sfi:02X}", shape,
                       _esc(ac(spec["read"], ef.read_ac, ef)), _esc(ac(spec["write"], ef.write_ac, ef)), content)
     console.print(table)
 
@@ -229,7 +230,7 @@ def _show_pins_keys(console, card_, secrets: bool) -> None:
             ref = number | (0x80 if path.startswith("SSSE/") else 0)
             tries = "—" if key.tries is None else f"{key.tries}/{key.max_tries}"
             value = key.versions[1].hex().upper() if key.versions.get(1) else "(no value: no key)"
-            keys.add_row(path, f"{ref:02X}", key.label, key.role, key.scheme, tries,
+            keys.add_row(_esc(path), f"{ref:02X}", _esc(key.label), _esc(key.role), _esc(key.scheme), tries,
                          *((value,) if secrets else ()))
     console.print(keys)
 
@@ -354,8 +355,9 @@ def read(path: Path | None, builtin: str | None, new_profile: str | None, seed: 
     for row in rows:
         value = _esc(row.value) if row.value else BLANK
         if row.record == 0:
-            table.add_row(row.file, BLANK, BLANK, f"[italic]{row.item}[/italic]",
+            table.add_row(_esc(row.file), BLANK, BLANK, f"[italic]{_esc(row.item)}[/italic]",
                           f"[italic]{_esc(row.en)}[/italic]", value, row.sw or BLANK)
         else:
-            table.add_row(row.file, str(row.record), row.tag or BLANK, row.item, _esc(row.en), value, row.sw)
+            table.add_row(_esc(row.file), str(row.record), _esc(row.tag) if row.tag else BLANK, _esc(row.item),
+                          _esc(row.en), value, _esc(row.sw))
     console.print(table)

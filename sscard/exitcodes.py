@@ -20,7 +20,7 @@ BAD_INPUT = 2     # bad usage or input: option, file, image, vector, -k, a selec
 UNREACHABLE = 3   # the card, the reader or pcscd cannot be reached (or the image is in use)
 NOT_WRITTEN = 4   # a report (or another output file) could not be written; none was left half-written
 INTERNAL = 5      # a bug in sscard: the traceback is printed, please report it
-INTERRUPTED = 130  # Ctrl-C (128 + SIGINT); no partial report is written
+INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), or the output pipe closed; no partial report is written
 
 MEANINGS = {
     PASSED: "all passed: no case FAIL or ERROR",
@@ -29,7 +29,7 @@ MEANINGS = {
     UNREACHABLE: "the card or reader cannot be reached (an image in use by another process)",
     NOT_WRITTEN: "a report or output file could not be written (none half-written)",
     INTERNAL: "internal error: a bug in sscard (traceback printed)",
-    INTERRUPTED: "interrupted (Ctrl-C): no partial report",
+    INTERRUPTED: "interrupted (Ctrl-C, or the output closed): no partial report",
 }
 
 # Domain errors by module and class name: a module that was never imported cannot have raised
@@ -84,6 +84,9 @@ def handled():
     except (KeyboardInterrupt, click.Abort):
         click.echo("\nsscard: interrupted", err=True)
         sys.exit(INTERRUPTED)
+    except BrokenPipeError:  # whoever read the output stopped (`| head`): the command is cut short
+        _stdout_to_devnull()
+        sys.exit(INTERRUPTED)
     except Exception as exc:
         code = code_for(exc)
         if code is None:
@@ -92,6 +95,17 @@ def handled():
                        f"please report it with the traceback above", err=True)
             sys.exit(INTERNAL)
         raise CodedError(str(exc), code) from None
+
+
+def _stdout_to_devnull() -> None:
+    """Nothing more can reach a closed pipe; later writes (Python's own flush at exit) go nowhere."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def exits(function):

@@ -108,3 +108,15 @@ def test_ctrl_c_during_a_run_exits_130_and_writes_no_report(tmp_path):
     assert process.returncode == 130, err
     assert b"sscard: interrupted" in err and b"Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # no reports/ directory, no report, no temp file
+
+
+def test_a_closed_output_is_not_a_fail_verdict(tmp_path):
+    # `sscard card show | head -1`: rich would end it with SystemExit(1), the code of a FAIL.
+    image = tmp_path / "card.yaml"
+    assert CliRunner().invoke(cli, ["card", "new", "--profile", "gen2", "--out", str(image)]).exit_code == 0
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen([str(SSCARD), "card", "show", str(image)], stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    os.close(read_end)  # nobody reads: the first line printed meets a closed pipe
+    err = process.communicate(timeout=60)[1]
+    assert process.returncode == exitcodes.INTERRUPTED and b"Traceback" not in err
