@@ -112,3 +112,18 @@ def test_an_image_another_holder_has_is_unreachable(tmp_path, args):
         holder.close()
     assert result.exit_code == exitcodes.UNREACHABLE, result.output
     assert "in use" in result.output and "Traceback" not in result.output
+
+
+def test_markup_and_escapes_in_an_image_are_shown_as_text(tmp_path):
+    import yaml
+
+    image = tmp_path / "card.yaml"
+    assert CliRunner().invoke(cli, ["card", "new", "--profile", "gen2", "--out", str(image), "--seed", "2"]).exit_code == 0
+    doc = yaml.safe_load(image.read_text(encoding="utf-8"))
+    doc["person"].update(name="[/bold] 张", note="[/] note \x1b[2J")
+    image.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    for command in ("show", "read"):
+        result = CliRunner().invoke(cli, ["card", command, str(image)])
+        assert result.exit_code == 0, result.output
+        assert "[/] note \\x1b[2J" in result.output and "\x1b" not in result.output
+    assert "name [/bold] 张" in CliRunner().invoke(cli, ["card", "show", str(image)]).output
