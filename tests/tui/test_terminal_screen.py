@@ -32,9 +32,14 @@ def sample_read() -> tuple[str, str, str]:
     return found.groups()
 
 
-async def open_terminal(pilot) -> None:
+async def open_terminal(pilot, card: str | None = None, psam: str | None = None) -> None:
+    """Press t, then pick the card and the PSAM (option ids such as builtin:gen2, none:)."""
     await pilot.press("t")
     await wait_for(pilot, lambda: screen_name(pilot.app) == "TerminalScreen" and pilot.app.screen.is_mounted)
+    if card:
+        await choose(pilot, "#term-cards", card)
+    if psam:
+        await choose(pilot, "#term-psams", psam)
 
 
 async def choose(pilot, list_id: str, option_id: str) -> None:
@@ -77,8 +82,7 @@ def set_input(app, pid: str, value: str) -> None:
 async def test_read_basic_gen2_with_the_builtin_psam_gives_the_sample_string():
     app = DeterministicApp()
     async with app.run_test(size=SIZE) as pilot:
-        await open_terminal(pilot)
-        await choose(pilot, "#term-cards", "builtin:gen2")
+        await open_terminal(pilot, "builtin:gen2")
         await run(pilot, "read-basic")
         expected = sample_output("gen2", "yes")
         assert app.screen.outcome.code == 0
@@ -94,9 +98,7 @@ async def test_read_basic_gen2_with_the_builtin_psam_gives_the_sample_string():
 async def test_read_basic_gen3_without_psam_gives_the_partial_string_and_require_psam_fails():
     app = DeterministicApp()
     async with app.run_test(size=SIZE) as pilot:
-        await open_terminal(pilot)
-        await choose(pilot, "#term-cards", "builtin:gen3")
-        await choose(pilot, "#term-psams", "none:")
+        await open_terminal(pilot, "builtin:gen3", "none:")
         await run(pilot, "read-basic")
         assert app.screen.outcome.text == sample_output("gen3", "no (PD-T12)")
         assert field_values(app)["姓名 name"] == ""
@@ -110,9 +112,7 @@ async def test_read_basic_gen3_without_psam_gives_the_partial_string_and_require
 async def test_a_psam_without_rkssse_on_gen3_shows_the_code_and_its_message():
     app = DeterministicApp()
     async with app.run_test(size=SIZE) as pilot:
-        await open_terminal(pilot)
-        await choose(pilot, "#term-cards", "builtin:gen3")
-        await choose(pilot, "#term-psams", "builtin:no-rk")
+        await open_terminal(pilot, "builtin:gen3", "builtin:no-rk")
         await run(pilot, "read-basic")
         assert app.screen.outcome.code == -2203
         assert "iReadCardBas → -2203" in result(app)
@@ -123,8 +123,7 @@ async def test_a_psam_without_rkssse_on_gen3_shows_the_code_and_its_message():
 async def test_the_trace_shows_both_slots_in_order():
     app = DeterministicApp()
     async with app.run_test(size=SIZE) as pilot:
-        await open_terminal(pilot)
-        await choose(pilot, "#term-cards", "builtin:gen3")
+        await open_terminal(pilot, "builtin:gen3")
         await run(pilot, "read-basic")
         assert app.screen.outcome.text == sample_output("gen3", "yes")
         rows = trace_rows(app)
@@ -152,8 +151,7 @@ async def test_read_items_and_write_them_back_changed():
     app = DeterministicApp()
     card_info, file_addr, output = sample_read()
     async with app.run_test(size=SIZE) as pilot:
-        await open_terminal(pilot)
-        await choose(pilot, "#term-cards", "builtin:gen2")
+        await open_terminal(pilot, "builtin:gen2")
         await choose(pilot, "#term-functions", "read")
         assert app.screen.query_one("#term-card-info", Input).value == card_info  # the sample's own
         set_input(app, "auth", "0")
@@ -176,8 +174,7 @@ async def test_pin_functions_wrong_pin_and_the_pin_pad(tmp_path):
     before = image.read_bytes()
     app = DeterministicApp()
     async with app.run_test(size=SIZE) as pilot:
-        await open_terminal(pilot)
-        await choose(pilot, "#term-cards", "image:")
+        await open_terminal(pilot, "image:")
         app.screen.query_one("#term-card-image", Input).focus()
         app.screen.query_one("#term-card-image", Input).value = str(image)
         await pilot.press("enter")
@@ -203,4 +200,13 @@ async def test_pin_functions_wrong_pin_and_the_pin_pad(tmp_path):
         set_input(app, "pin", "123456")  # the old PIN no longer works on this (still open) card
         await run(pilot, "verify-pin")
         assert app.screen.outcome.code == -51
+        set_input(app, "card-info", "")  # empty: read from the card first, as the CLI does
+        set_input(app, "new-pin", "123456")
+        await run(pilot, "reload-pin")
+        assert app.screen.outcome.code == 0, result(app)
+        ef05 = Card.builtin("gen2").export_image()["data"]["SSSE/EF05"]
+        assert app.screen.query_one("#term-card-info", Input).value == f"{ef05['01']}|{ef05['07']}|"
+        assert any(r["command"].startswith("805E0000") and r["SW"].startswith("9000") for r in trace_rows(app))
+        await run(pilot, "verify-pin")
+        assert app.screen.outcome.code == 0, result(app)
     assert image.read_bytes() == before  # the image file is never rewritten

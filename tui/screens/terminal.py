@@ -27,7 +27,8 @@ from textual.widgets.option_list import Option
 from simulator.profile import profile_data
 from simulator.psam import command_name as psam_command_name
 from simulator.samples import sample_image
-from terminal import params
+from terminal import Terminal, TerminalError, params
+from terminal.transport import TracedSlot
 
 from .. import decode
 from ..targets import BUILTINS, ReaderScan, Target, TargetError
@@ -90,26 +91,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.code == 0
-
-
-class TracedSlot:
-    """A slot (reset, transmit) that writes each exchange to the run's trace."""
-
-    def __init__(self, inner, slot: str, trace: list[Exchange]):
-        self.inner, self.slot, self.trace = inner, slot, trace
-
-    def reset(self) -> bytes:
-        atr = bytes(self.inner.reset())
-        self.trace.append(Exchange(self.slot, None, atr))
-        return atr
-
-    def transmit(self, apdu: bytes) -> bytes:
-        response = bytes(self.inner.transmit(bytes(apdu)))
-        self.trace.append(Exchange(self.slot, bytes(apdu), response))
-        return response
-
-    def __getattr__(self, name):  # atr, protocol, name: as the wrapped slot has them
-        return getattr(self.inner, name)
 
 
 def _items_by_file() -> dict[str, dict[str, dict]]:
@@ -213,7 +194,8 @@ class TerminalScreen(Screen):
                 for pid, label, default, hint in PARAMETERS:
                     with Horizontal(id=f"row-{pid}", classes="term-param"):
                         yield Label(label, classes="term-param-label")
-                        yield Input(default, placeholder=hint, id=f"term-{pid}", compact=True)
+                        yield Input(default, placeholder=hint, id=f"term-{pid}", compact=True,
+                                    restrict=r"[0-3]?" if pid == "auth" else None)
                 yield Checkbox("require PSAM (-2201 without one)", id="term-require-psam", compact=True)
                 yield Static("", id="term-result")
                 yield DataTable(id="term-fields", cursor_type="row", zebra_stripes=True)
@@ -293,40 +275,30 @@ class TerminalScreen(Screen):
             except Exception:  # the chosen reader is gone: keep the list usable, the run will say
                 options.highlighted = 0
 
-    @on(OptionList.OptionHighlighted, "#term-cards")
-    def _card_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+    @on(OptionList.OptionHighlighted, "#term-cards, #term-psams")
+    def _slot_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        slot = "card" if event.option_list.id == "term-cards" else "psam"
         kind, name = (event.option.id or ":").split(":", 1)
         if kind == "image":
-            name = self.query_one("#term-card-image", Input).value.strip()
-        if kind in ("builtin", "image", "pcsc") and Target(kind, name) != self.card:
-            self.card = Target(kind, name)
+            name = self.query_one(f"#term-{slot}-image", Input).value.strip()
+        if kind in ("builtin", "image", "pcsc") or (slot == "psam" and kind == "none"):
+            self._choose(slot, Target(kind, name))
+
+    @on(Input.Submitted, "#term-card-image, #term-psam-image")
+    def _image_submitted(self, event: Input.Submitted) -> None:
+        slot = "card" if event.input.id == "term-card-image" else "psam"
+        self._choose(slot, Target("image", event.value.strip()))
+        options = self.query_one(f"#term-{slot}s", OptionList)
+        options.highlighted = options.get_option_index("image:")
+        options.focus()
+
+    def _choose(self, slot: str, target: Target) -> None:
+        if getattr(self, slot) == target:
+            return
+        setattr(self, slot, target)
+        if slot == "card":
             self._card_defaults()
-            self._show_heading()
-
-    @on(OptionList.OptionHighlighted, "#term-psams")
-    def _psam_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        kind, name = (event.option.id or ":").split(":", 1)
-        if kind == "image":
-            name = self.query_one("#term-psam-image", Input).value.strip()
-        if kind in ("builtin", "image", "pcsc", "none"):
-            self.psam = Target(kind, name)
-            self._show_heading()
-
-    @on(Input.Submitted, "#term-card-image")
-    def _card_image(self, event: Input.Submitted) -> None:
-        options = self.query_one("#term-cards", OptionList)
-        self.card = Target("image", event.value.strip())
-        options.highlighted = options.get_option_index("image:")
         self._show_heading()
-        options.focus()
-
-    @on(Input.Submitted, "#term-psam-image")
-    def _psam_image(self, event: Input.Submitted) -> None:
-        options = self.query_one("#term-psams", OptionList)
-        self.psam = Target("image", event.value.strip())
-        options.highlighted = options.get_option_index("image:")
-        self._show_heading()
-        options.focus()
 
     def _card_defaults(self) -> None:
         """A built-in card fills pCardInfo, iAuthType and pWriteData with what fits that sample."""
@@ -390,8 +362,8 @@ class TerminalScreen(Screen):
     def _work(self, function: str, card: Target, psam: Target, params: dict) -> None:
         trace: list[Exchange] = []
         try:
-            card_slot = TracedSlot(self._slot("card", card), "card", trace)
-            psam_slot = None if psam.kind == "none" else TracedSlot(self._slot("psam", psam), "psam", trace)
+            card_slot = self._traced("card", card, trace)
+            psam_slot = None if psam.kind == "none" else self._traced("psam", psam, trace)
             outcome = perform(function, params, card_slot, psam_slot, self._pin_pad, self.app.card_random)
         except TargetError as exc:  # 读卡器连接错: the reader or image cannot be opened
             outcome = Outcome(function, -11, str(exc))
@@ -402,6 +374,9 @@ class TerminalScreen(Screen):
             outcome = Outcome(function, None, f"{type(exc).__name__}: {exc}")
         outcome.trace = trace
         self.app.call_from_thread(self._show, outcome, params)
+
+    def _traced(self, slot: str, target: Target, trace: list[Exchange]) -> TracedSlot:
+        return TracedSlot(self._slot(slot, target), lambda command, response: trace.append(Exchange(slot, command, response)))
 
     def _slot(self, slot: str, target: Target):
         """The open transport of a slot, opened on first use and kept while the choice stays."""
@@ -520,34 +495,38 @@ def open_psam(target: Target):
 
 def perform(function: str, params: dict, card, psam, pin_pad, rng) -> Outcome:
     """Run one LD/T 33 function through terminal.Terminal; a TerminalError becomes its code."""
-    from terminal.errors import TerminalError
-    from terminal.terminal import Terminal
-
     term = Terminal(card, psam=psam, pin_pad=pin_pad, require_psam=bool(params.get("require-psam")), rng=rng)
-    pin = params.get("pin") or None
-    new = params.get("new-pin") or None
     try:
-        if function == "read-basic":
-            basic = term.read_card_bas(1)
-            rows = [(str(n), f"{zh} {en}", getattr(basic, attr)) for n, (attr, zh, en) in enumerate(BASIC_FIELDS, 1)]
-            return Outcome(function, 0, basic.to_ldt33(), fields=rows, card_info=f"{basic.card_id}|{basic.card_no}|")
-        if function == "read":
-            text = term.read_card(1, int(params["auth"] or 0), params["card-info"], params["file-addr"])
-            return Outcome(function, 0, text, fields=item_rows(params["file-addr"], text))
-        if function == "write":
-            term.write_card(1, params["card-info"], params["file-addr"], params["write-data"])
-            return Outcome(function, 0, "", fields=item_rows(params["file-addr"], params["write-data"]))
-        if function == "verify-pin":
-            term.verify_pin(1, pin)
-        elif function == "change-pin":
-            term.change_pin(1, pin, new)
-        elif function == "reload-pin":
-            term.reload_pin(1, params["card-info"], new)
-        elif function == "unblock-pin":
-            term.unblock_pin(1, params["card-info"], new)
-        return Outcome(function, 0, "")
+        return _call(term, function, params)
     except TerminalError as exc:
-        return Outcome(function, exc.code, exc.message, getattr(exc, "sw", None))
+        return Outcome(function, exc.code, exc.message, exc.sw)
+
+
+def _call(term: Terminal, function: str, params: dict) -> Outcome:
+    pin, new = params.get("pin") or None, params.get("new-pin") or None
+    card_info, addr = params.get("card-info") or "", params.get("file-addr", "")
+    if function == "read-basic" or (not card_info and function in ("read", "write", "reload-pin", "unblock-pin")):
+        basic = term.read_card_bas(1)  # also pCardInfo as the card shows it, as the CLI does
+        card_info = f"{basic.card_id}|{basic.card_no}|"
+        if function == "read-basic":
+            rows = [(str(n), f"{zh} {en}", getattr(basic, attr)) for n, (attr, zh, en) in enumerate(BASIC_FIELDS, 1)]
+            return Outcome(function, 0, basic.to_ldt33(), fields=rows, card_info=card_info)
+    done = Outcome(function, 0, "", card_info=card_info)
+    if function == "read":
+        done.text = term.read_card(1, int(params.get("auth") or 0), card_info, addr)
+        done.fields = item_rows(addr, done.text)
+    elif function == "write":
+        term.write_card(1, card_info, addr, params["write-data"])
+        done.fields = item_rows(addr, params["write-data"])
+    elif function == "verify-pin":
+        term.verify_pin(1, pin)
+    elif function == "change-pin":
+        term.change_pin(1, pin, new)
+    elif function == "reload-pin":
+        term.reload_pin(1, card_info, new)
+    elif function == "unblock-pin":
+        term.unblock_pin(1, card_info, new)
+    return done
 
 
 def _close(transport) -> None:

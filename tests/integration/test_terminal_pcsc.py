@@ -1,0 +1,99 @@
+"""The LD/T 33 terminal through the real pcscd: `sscard serve --psam` puts a card in "Virtual PCD
+00 00" and the emulated PSAM in "Virtual PCD 00 01"; `sscard terminal …` (another process) talks
+to both through pyscard. Expected strings come from docs/spec/ssc-terminal.md §5."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+
+from pcsckit import READERS, ROOT, sscard, wait_card, wait_slot_empty
+from simulator import Card
+from simulator.image import save_image
+from simulator.psam import Psam
+from terminal import Terminal
+
+SPEC = (ROOT / "docs" / "spec" / "ssc-terminal.md").read_text(encoding="utf-8")
+SECTION5 = SPEC[SPEC.index("\n## 5. "):SPEC.index("\n## 6. ")]
+CARD, PSAM = READERS
+GEN3_ATR = "3B6D00000081005353430344035A3C1E03"
+PSAM_ATR = "3B6C00000081005353435053414D0001"  # ssc-terminal.md §2.1, PD-T01
+ADDR = "SSSEEF05|05|06|$SSSEEF06|08|09|$"
+BOTH_READERS = ("--reader", CARD, "--psam-reader", PSAM)
+
+
+def sample(gen: str, psam: str) -> str:
+    row = re.search(rf"^\| {gen} \| {psam}[^|]*\| `(.*)` \| 0 \|$", SECTION5, re.M)
+    assert row, f"no §5 row for {gen} / {psam}"
+    return row.group(1).replace("\\|", "|")
+
+
+@contextmanager
+def serving(*args: str):
+    """`sscard serve ARGS --psam` until the block ends; the card and the PSAM must show up in pcscd."""
+    for reader in READERS:
+        wait_slot_empty(reader)
+    server = sscard("serve", *args, "--psam")
+    try:
+        assert wait_card(CARD).hex().upper() == GEN3_ATR
+        assert wait_card(PSAM).hex().upper() == PSAM_ATR
+        yield server
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+        out, _ = server.communicate(timeout=15)
+    assert server.returncode == 0, out
+
+
+def terminal(*args: str) -> subprocess.CompletedProcess:
+    """`sscard terminal ARGS` as its own process: stdout (the result) and stderr (trace, errors) apart."""
+    return subprocess.run([sys.executable, "-m", "sscard", "terminal", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_read_basic_through_pcscd_gives_the_gen3_with_psam_string():
+    with serving("--builtin", "gen3"):
+        named = terminal("read-basic", *BOTH_READERS)
+        assert named.returncode == 0, named.stderr
+        assert named.stdout == sample("gen3", "yes") + "\n"
+        found = terminal("read-basic", "--reader", CARD)  # the PSAM found by its ATR
+        assert found.returncode == 0, found.stderr
+        assert found.stdout == named.stdout
+        without = terminal("read-basic", "--reader", CARD, "--no-psam")
+        assert without.returncode == 0, without.stderr
+        assert without.stdout == sample("gen3", "no") + "\n"
+        refused = terminal("read-basic", "--reader", CARD, "--no-psam", "--require-psam")
+        assert refused.returncode != 0 and refused.stdout == ""
+        assert "-2201" in refused.stderr
+
+
+def test_write_then_read_round_trip_through_pcscd_with_key_04_from_the_psam(tmp_path):
+    image = tmp_path / "gen3.yaml"  # a copy: the built-in sample itself stays as it is
+    save_image(image, Card.builtin("gen3").export_image())
+    new = "SSSEEF05|20240601|20390601|$SSSEEF06|440305198503151238|李四|$"
+    with serving("--image", str(image)):
+        before = terminal("read", *BOTH_READERS, "--auth", "2", "--file-addr", ADDR)
+        assert before.returncode == 0, before.stderr
+        assert before.stdout == "SSSEEF05|20240601|20340601|$SSSEEF06|440305198503151238|张三|$\n"
+        written = terminal("write", *BOTH_READERS, "--trace", "--file-addr", ADDR, "--write-data", new)
+        assert written.returncode == 0, written.stderr
+        trace = written.stderr.splitlines()
+        uk = next(i for i, line in enumerate(trace) if line.startswith("card > 00820004"))  # EXTERNAL AUTH key 04
+        assert trace[uk].endswith("< 9000")
+        assert any(line.startswith("psam > BFDE4812") for line in trace[:uk])  # PSAM index 12, §2.2
+        assert any(line.startswith("card > 00DC") and line.endswith("< 9000") for line in trace[uk:])
+        after = terminal("read", *BOTH_READERS, "--auth", "2", "--file-addr", ADDR)
+        assert after.returncode == 0, after.stderr
+        assert after.stdout == new + "\n"
+    saved = Card.from_image(image)  # serve wrote the change back to the image on SIGTERM
+    assert Terminal(saved, psam=Psam.builtin()).read_card(1, 2, _card_info(saved), ADDR) == new
+    fresh = Card.builtin("gen3")
+    assert Terminal(fresh, psam=Psam.builtin()).read_card(1, 2, _card_info(fresh), ADDR).endswith("|张三|$")
+
+
+def _card_info(card: Card) -> str:
+    basic = Terminal(card, psam=Psam.builtin()).read_card_bas()
+    return f"{basic.card_id}|{basic.card_no}|"
