@@ -120,6 +120,13 @@ def load_json_report(path) -> SuiteResult:
         return _from_doc(doc)
 
 
+def from_dict(doc: dict, source: str = "report") -> SuiteResult:
+    """A report document already in memory (cases gathered from pytest workers) as a SuiteResult;
+    a document of the wrong shape is a ValueError naming `source`."""
+    with _shape(source):
+        return _from_doc(doc)
+
+
 def _read(path) -> dict:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -221,4 +228,4 @@ def _entry(doc: dict) -> TraceEntry:
                       _unhex(doc.get("response")), float(doc.get("duration", 0.0)), _text(doc.get("text", ""), "text"))
 
 
-__all__ = ["FORMAT", "ORDER", "dumps", "load_json_report", "load_json_reports", "to_dict", "to_dict_many", "write"]
+__all__ = ["FORMAT", "ORDER", "dumps", "from_dict", "load_json_report", "load_json_reports", "to_dict", "to_dict_many", "write"]
