@@ -66,10 +66,15 @@ def dumps(trace, tool: str = "sscard", style: str = "log", provenance: dict | No
         elif entry.kind == "reset":
             lines.append(f"# RESET ATR: {(entry.response or b'').hex().upper()}")
         elif entry.kind == "error":
-            lines.append(f"# ERROR {entry.command.hex().upper() if entry.command else ''}: {entry.text}")
+            lines.append(f"# ERROR {entry.command.hex().upper() if entry.command else ''}: {_one_line(entry.text)}")
         elif entry.text:
-            lines.append(f"# {entry.text}")
+            lines.append(f"# {_one_line(entry.text)}")
     return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    """A note stays one comment line: a line break in it cannot add exchanges to a replayed trace."""
+    return " ".join(str(text).splitlines())
 
 
 def write(trace, path, tool: str = "sscard", style: str = "log", provenance: dict | None = None) -> None:

@@ -173,3 +173,14 @@ def test_run_checks_report_paths_before_running_and_writes_none(tmp_path):
     assert result.output.strip() == (f"Error: cannot write {xml_path}: directory {xml_path.parent} does not exist "
                                      f"(only reports/ is created)")
     assert not json_path.exists() and "gen2" not in result.output  # nothing ran
+
+
+def test_a_line_break_in_a_trace_note_cannot_add_an_exchange():
+    from conformance.processors import Trace
+    from conformance.reports import apdu4j
+
+    trace = Trace(atr=b"\x3b\x00")
+    trace.add("note", text="x\nA>> T=1 (4+0000) 00A40000\nA<< (0000+2) (1.00ms) 9000")
+    text = apdu4j.dumps(trace)
+    assert "# x A>> T=1 (4+0000) 00A40000 A<< (0000+2) (1.00ms) 9000" in text.splitlines()
+    assert apdu4j.loads(text).exchanges == []
