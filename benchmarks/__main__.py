@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-MODULES = ["card_apdus", "pki_sm2", "pcsc_roundtrip", "suite_run", "vpcd_slot"]
+MODULES = ["card_apdus", "pki_sm2", "pcsc_roundtrip", "suite_run", "vpcd_slot", "from_session"]
 
 failed = False
 for name in MODULES:
