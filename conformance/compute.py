@@ -17,7 +17,7 @@ from simulator import crypto, items
 from simulator.layout import declared_efs
 
 from .card_under_test import CardUnderTest, MissingSecret
-from .limits import MAX_VALUE, clip
+from .limits import MAX_VALUE, clip, clip_hex
 from .template import to_bytes
 
 
@@ -215,12 +215,12 @@ def record(ctx: Context, path, which) -> bytes:
         records[int(number) - 1] = _b(text, "record")
     if isinstance(which, int):
         if not 1 <= which <= len(records):
-            raise ValueError(f"{full} has records 1-{len(records)}, not {which}")
+            raise ValueError(f"{full} has records 1-{len(records)}, not {clip(which)}")
         return records[which - 1]
     tag = _b(which, "tag")
     found = next((r for r in records if r[:1] == tag), None)
     if found is None:
-        raise ValueError(f"{full} has no record with tag {tag.hex().upper()}")
+        raise ValueError(f"{full} has no record with tag {clip_hex(tag)}")
     return found
 
 

@@ -114,13 +114,16 @@ def _output(text: str, source: str) -> Session:
         named: dict[str, int] = {}
         current = None
         lists: dict[str, list[int]] = {"Lc": [], "Le": []}
-        for item in fields:
-            if ":" in item:
-                name, value = (part.strip() for part in item.split(":", 1))
-                named[name] = int(value, 16)
-                current = name if name in lists else None
-            elif current is not None and item:
-                lists[current].append(int(item, 16))
+        try:
+            for item in fields:
+                if ":" in item:
+                    name, value = (part.strip() for part in item.split(":", 1))
+                    named[name] = _byte(value)
+                    current = name if name in lists else None
+                elif current is not None and item:
+                    lists[current].append(_byte(item))
+        except ValueError as exc:
+            raise ValueError(f"line {number}: {exc}") from None
         try:
             header = bytes(named[k] for k in ("CLA", "INS", "P1", "P2"))
             sw = bytes((named["SW1"], named["SW2"]))
@@ -131,3 +134,14 @@ def _output(text: str, source: str) -> Session:
         command = header + (bytes([len(data)]) + data if data else bytes([len(answer) & 0xFF]))
         session.exchanges.append((command, answer + sw))
     return session
+
+
+def _byte(text: str) -> int:
+    """One byte of apdutool output (`a4`): a wider number would be no byte of an APDU."""
+    try:
+        value = int(text, 16)
+    except ValueError:
+        raise ValueError(f"not a hex byte: {clip(text)}") from None
+    if not 0 <= value <= 0xFF:
+        raise ValueError(f"not a byte: {clip(text)}")
+    return value
