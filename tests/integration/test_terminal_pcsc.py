@@ -4,10 +4,12 @@ to both through pyscard. Expected strings come from docs/spec/ssc-terminal.md §
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 
 from pcsckit import READERS, ROOT, sscard, wait_card, wait_slot_empty
@@ -97,3 +99,39 @@ def test_write_then_read_round_trip_through_pcscd_with_key_04_from_the_psam(tmp_
 def _card_info(card: Card) -> str:
     basic = Terminal(card, psam=Psam.builtin()).read_card_bas()
     return f"{basic.card_id}|{basic.card_no}|"
+
+
+def test_the_tui_terminal_screen_reads_through_two_pcsc_readers():
+    """The TUI's terminal screen with the card and the PSAM chosen among the readers pcscd lists."""
+    from textual.widgets import OptionList
+
+    from tui.app import SscardApp
+
+    async def until(pilot, condition, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {condition}"
+            await pilot.pause(0.05)
+
+    async def scenario():
+        app = SscardApp(poll_interval=0.2)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("t")
+            await until(pilot, lambda: type(app.screen).__name__ == "TerminalScreen" and app.screen.is_mounted)
+            screen = app.screen
+            await until(pilot, lambda: {CARD, PSAM} <= {name for name, _ in screen.scan.readers})
+            for list_id, reader in (("#term-cards", CARD), ("#term-psams", PSAM)):
+                options = screen.query_one(list_id, OptionList)
+                options.highlighted = options.get_option_index(f"pcsc:{reader}")
+            await until(pilot, lambda: screen.card.name == CARD and screen.psam.name == PSAM)
+            await pilot.press("r")
+            await until(pilot, lambda: screen.runs == 1)
+            return screen.outcome
+
+    with serving("--builtin", "gen3"):
+        outcome = asyncio.run(scenario())
+    assert outcome.code == 0, outcome.text
+    assert outcome.text == sample("gen3", "yes")
+    assert {e.slot for e in outcome.trace} == {"card", "psam"}
+    assert any(e.slot == "card" and e.command and e.command.startswith(bytes.fromhex("0082000A"))
+               and e.response == b"\x90\x00" for e in outcome.trace)

@@ -2,8 +2,8 @@
 a seeded card random, fixed case durations, a fixed PC/SC scan, no clock in view. Update with
 `pytest tests/tui --snapshot-update` after a deliberate change, and look at the SVGs.
 
-The results and case-diff snapshots also write docs/img/results.svg and docs/img/case-diff.svg
-(the README's pictures), so those stay current with the screens.
+The results, case-diff and terminal snapshots also write docs/img/results.svg, case-diff.svg and
+terminal.svg (the README's pictures), so those stay current with the screens.
 """
 
 from __future__ import annotations
@@ -155,5 +155,6 @@ def test_terminal_screen(snap_compare):
         await wait_for(pilot, lambda: pilot.app.screen.runs == 1)
         _still(pilot.app)
         await pilot.wait_for_scheduled_animations()
+        _save_doc(pilot.app, "terminal.svg")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=read_basic)
