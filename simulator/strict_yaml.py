@@ -184,4 +184,5 @@ def _scalar(node: yaml.ScalarNode, raw: bool):
 
 
 def _tag_name(tag: str) -> str:
-    return tag.replace("tag:yaml.org,2002:", "!!")
+    name = tag.replace("tag:yaml.org,2002:", "!!")
+    return name if len(name) <= 60 else name[:59] + "…"
