@@ -106,13 +106,17 @@ def describe(result: CaseResult, card: str) -> str:
 
 def _step_lines(step) -> list[str]:
     at = f" (line {step.line})" if step.line else ""
-    out = [f"{step.phase} {step.index + 1}{at}: {printable(step.title)}: {step.verdict.value} {printable(step.reason)}"]
+    name = f"{step.phase} {step.index + 1}"
+    titled = f": {printable(step.title)}" if step.title and step.title != name else ""
+    out = [f"{name}{at}{titled}: {step.verdict.value} {printable(step.reason)}"]
     if step.command is not None:
         out.append(f"  command   {step.command.hex().upper()}")
     expected = step.expected or {}
     for key in ("sw", "data", "mask", "regex", "length", "tlv"):
         if key in expected:
-            out.append(f"  expected  {key} {printable(expected[key])}")
+            value = expected[key]
+            shown = " or ".join(map(str, value)) if key == "sw" and isinstance(value, list) else value
+            out.append(f"  expected  {key} {printable(shown)}")
     if step.response is not None:
         if step.command is None:
             out.append(f"  actual    ATR {_marked(step.response, step.differing)}")

@@ -56,7 +56,8 @@ def pytest_configure(config):
         extra = [f"--{n.replace('_', '-')}" for n in ("sscard_json", "sscard_html") if config.getoption(n)]
         extra += ["--sscard-vectors"] if config.getoption("sscard_vectors") else []
         if extra:
-            raise pytest.UsageError(f"{', '.join(extra)} needs a card: --sscard-builtin, --sscard-image or --sscard-reader")
+            raise pytest.UsageError(f"{', '.join(extra)}: no card to run against; "
+                                    "give --sscard-builtin, --sscard-image or --sscard-reader")
         return
     from .pytest_cards import Conformance
 
