@@ -20,6 +20,7 @@ COMMANDS = {
     "record": "conformance.record:record",         # relay a physical card and record its session
     "apdu": "sscard.apdu_cmd:apdu",                # send APDUs to a card
     "terminal": "sscard.terminal_cmd:terminal",    # the LD/T 33 terminal functions (card + PSAM)
+    "report": "sscard.report_cmd:report",          # report merge | diff: many JSON reports together
 }
 
 
