@@ -40,6 +40,7 @@ class Outcome:
     sw: int | None = None
     fields: list[tuple[str, str, str]] = field(default_factory=list)  # (where, item, value)
     card_info: str = ""  # pCardInfo of the card read, for the next call
+    detail: str = ""  # what exactly was wrong (a parameter, a status word), beside the §4.2 message
     trace: list[Exchange] = field(default_factory=list)
 
     @property
@@ -110,7 +111,7 @@ def perform(function: str, params: dict, card, psam, pin_pad, rng) -> Outcome:
     try:
         return _call(term, function, params)
     except TerminalError as exc:
-        return Outcome(function, exc.code, exc.message, exc.sw)
+        return Outcome(function, exc.code, exc.message, exc.sw, detail=exc.detail)
 
 
 def _call(term: Terminal, function: str, params: dict) -> Outcome:

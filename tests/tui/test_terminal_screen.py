@@ -193,6 +193,13 @@ async def test_pin_functions_wrong_pin_and_the_pin_pad(tmp_path):
         assert app.screen.outcome.code == 0, result(app)
         verify = [r for r in trace_rows(app) if r["command"].startswith("00200000")]
         assert verify and verify[-1]["SW"].startswith("9000")
+        before_runs = app.screen.runs
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen_name(app) == "PinPadScreen")
+        await pilot.press("escape")  # cancelled on the PIN pad: 用户取消密码输入, nothing sent
+        await wait_for(pilot, lambda: screen_name(app) == "TerminalScreen" and app.screen.runs > before_runs)
+        assert app.screen.outcome.code == -31
+        assert not any(r["command"].startswith("0020") for r in trace_rows(app))
         set_input(app, "pin", "123456")
         set_input(app, "new-pin", "246810")
         await run(pilot, "change-pin")
@@ -210,3 +217,30 @@ async def test_pin_functions_wrong_pin_and_the_pin_pad(tmp_path):
         await run(pilot, "verify-pin")
         assert app.screen.outcome.code == 0, result(app)
     assert image.read_bytes() == before  # the image file is never rewritten
+
+
+async def test_card_text_and_bad_input_are_shown_as_text(tmp_path):
+    image = tmp_path / "odd.yaml"
+    data = Card.builtin("gen2").export_image()
+    data["data"]["SSSE/EF06"]["09"] = "[bold]x[/bold]\x1b[2J"  # markup and an ESC sequence on the card
+    save_image(image, data)
+    app = DeterministicApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_terminal(pilot, "image:")
+        box = app.screen.query_one("#term-card-image", Input)
+        box.value = str(image)
+        box.focus()
+        await pilot.press("enter")
+        await run(pilot, "read-basic")
+        assert app.screen.outcome.code == 0, result(app)
+        assert field_values(app)["姓名 name"] == "[bold]x[/bold]\\x1b[2J"  # shown, not obeyed
+        assert "[bold]x[/bold]\\x1b[2J" in result(app)
+        set_input(app, "file-addr", "SSSEEF05|03|$SSSEEFZZ|01|$")
+        await run(pilot, "read")
+        assert app.screen.outcome.code == -14
+        assert "命令参数错" in result(app) and "SSSEEFZZ" in result(app)  # the detail names what is wrong
+        box.value = str(tmp_path / "missing.yaml")
+        box.focus()
+        await pilot.press("enter")
+        await run(pilot, "read-basic")
+        assert app.screen.outcome.code == -11 and "no card image at" in result(app)

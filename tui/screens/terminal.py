@@ -27,6 +27,8 @@ from simulator.psam import command_name as psam_command_name
 from simulator.samples import sample_image
 from terminal.transport import TracedSlot
 
+from conformance.textsafe import printable
+
 from .. import decode
 from ..targets import BUILTINS, ReaderScan, Target, TargetError
 from ..terminal_calls import Exchange, Outcome, close_quietly, open_psam, perform, sample_values
@@ -155,8 +157,8 @@ class TerminalScreen(Screen):
 
     def _readers(self, slot: str) -> list:
         if not self.scan.readers:
-            return [Option(Text(f"PC/SC: {self.scan.status}", style="dim"), id=f"{slot}-pcsc-none", disabled=True)]
-        return [Option(Text.assemble(("PC/SC ", "bold"), name, "  ", ("card present", "green") if present else ("empty", "dim")),
+            return [Option(Text(f"PC/SC: {printable(self.scan.status)}", style="dim"), id=f"{slot}-pcsc-none", disabled=True)]
+        return [Option(Text.assemble(("PC/SC ", "bold"), printable(name), "  ", ("card present", "green") if present else ("empty", "dim")),
                        id=f"pcsc:{name}") for name, present in self.scan.readers]
 
     def _card_options(self) -> list:
@@ -257,8 +259,8 @@ class TerminalScreen(Screen):
         _, name, words, _ = FUNCTION[self.function]
         psam = "no PSAM" if self.psam.kind == "none" else _psam_label(self.psam)
         self.query_one("#term-heading", Label).update(Text.assemble(
-            (name, "bold"), f"  {words}   on ", (self.card.label if self.card.name else "card image (no path yet)", "bold"),
-            "   PSAM ", (psam, "bold")))
+            (name, "bold"), f"  {words}   on ", (printable(self.card.label) if self.card.name else "card image (no path yet)", "bold"),
+            "   PSAM ", (printable(psam), "bold")))
 
     def _get(self, pid: str) -> str:
         return self.query_one(f"#term-{pid}", Input).value.strip()
@@ -332,16 +334,18 @@ class TerminalScreen(Screen):
         self.outcome = outcome
         name = FUNCTION[outcome.function][1]
         if outcome.ok:
-            result = Text.assemble((f"{name} → 0", "bold green"), "\n", (outcome.text or "(empty pOutInfo: done)", "bold"))
+            result = Text.assemble((f"{name} → 0", "bold green"), "\n",
+                                   (printable(outcome.text) or "(empty pOutInfo: done)", "bold"))
         else:
             sw = f"   SW {outcome.sw:04X} {decode.sw_text(outcome.sw).plain}" if outcome.sw is not None else ""
             code = "error" if outcome.code is None else str(outcome.code)
-            result = Text.assemble((f"{name} → {code}", "bold red"), "\n", (outcome.text, "red"), (sw, "dim"))
+            result = Text.assemble((f"{name} → {code}", "bold red"), "\n", (printable(outcome.text), "red"), (sw, "dim"),
+                                   ("\n" + printable(outcome.detail) if outcome.detail else "", "dim"))
         self.query_one("#term-result", Static).update(result)
         fields = self.query_one("#term-fields", DataTable)
         fields.clear()
         for row in outcome.fields:
-            fields.add_row(*(Text(cell) for cell in row))
+            fields.add_row(*(Text(printable(cell)) for cell in row))
         if outcome.card_info:
             self._set("card-info", outcome.card_info)
         if outcome.ok and outcome.function == "read":
