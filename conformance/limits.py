@@ -69,12 +69,11 @@ _SHORT_REPR.maxlevel, _SHORT_REPR.maxdict = 3, 6
 
 
 class CaseLimits:
-    """One case's time and recording budget. `set()` stops the case from outside (the runner's
-    watchdog); `stop_reason()` says why it must stop, or None. Also the `cancel` of processors.Chain."""
+    """One case's time and recording budget, checked before each APDU and reset (LimitedTransport).
+    `set()` stops the case from outside: the runner's watchdog, when a transmit does not return."""
 
     def __init__(self, seconds: float | None = None, max_exchanges: int = MAX_CASE_EXCHANGES,
                  max_bytes: int = MAX_CASE_BYTES):
-        self.seconds = seconds
         self.deadline = None if not seconds else time.monotonic() + seconds
         self.max_exchanges, self.max_bytes = max_exchanges, max_bytes
         self.exchanges = self.bytes = 0
@@ -82,9 +81,6 @@ class CaseLimits:
 
     def set(self) -> None:
         self._stopped = True
-
-    def is_set(self) -> bool:
-        return self._stopped or self.expired
 
     @property
     def expired(self) -> bool:
@@ -97,18 +93,23 @@ class CaseLimits:
         """Bytes the case recorded besides the wire (rendered expectations)."""
         self.bytes += size
 
-    def before(self, what: str, size: int) -> None:
-        """Called before an APDU of `size` bytes (or a reset) goes out; raises Cancelled."""
-        if self.is_set():
-            raise Cancelled(f"case timeout: stopped before {what}")
+    def before(self, apdu: bytes | None) -> None:
+        """Called before an APDU (None: a reset) goes out; raises Cancelled when the case must stop."""
+        size = 0 if apdu is None else len(apdu)
+        if self._stopped or self.expired:
+            raise Cancelled(f"case timeout: stopped before {_what(apdu)}")
         if self.exchanges >= self.max_exchanges:
-            raise Cancelled(f"case stopped before {what}: it made {self.exchanges} exchanges, "
+            raise Cancelled(f"case stopped before {_what(apdu)}: it made {self.exchanges} exchanges, "
                             f"the most one case may make")
         if self.bytes + size > self.max_bytes:
-            raise Cancelled(f"case stopped before {what}: it would record more than {self.max_bytes} bytes "
+            raise Cancelled(f"case stopped before {_what(apdu)}: it would record more than {self.max_bytes} bytes "
                             f"of APDUs and expectations, the most one case may record")
         self.exchanges += 1
         self.bytes += size
+
+
+def _what(apdu: bytes | None) -> str:
+    return "a reset" if apdu is None else f"sending {clip_hex(apdu)}"
 
 
 class LimitedTransport:
@@ -126,13 +127,13 @@ class LimitedTransport:
         return self._transport.atr
 
     def transmit(self, apdu: bytes) -> bytes:
-        self._limits.before(f"sending {clip_hex(apdu)}", len(apdu))
+        self._limits.before(apdu)
         response = self._transport.transmit(apdu)
         self._limits.charge(len(response))
         return response
 
     def reset(self) -> bytes:
-        self._limits.before("a reset", 0)
+        self._limits.before(None)
         return self._transport.reset()
 
 
