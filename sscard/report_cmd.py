@@ -31,11 +31,10 @@ def report():
 @click.option("--title", default="sscard batch report", show_default=True, help="Title of the batch page.")
 def merge(reports, html_path, json_path, title):
     """One batch view of several JSON reports: per card, per area, per case."""
-    from rich.console import Console
     from rich.table import Table
 
     from conformance.reports import batch, json_report, writing
-    from conformance.textsafe import markup_safe
+    from conformance.textsafe import console as rich_console, markup_safe
     from conformance.verdict import ORDER
 
     runs = _load(batch.batch, reports)
@@ -47,7 +46,7 @@ def merge(reports, html_path, json_path, title):
     if json_path:
         outputs.append((json_path, json_report.dumps([run.result for run in runs])))
     written = writing.write_all(outputs) if outputs else []
-    console = Console()
+    console = rich_console()  # a closed output exits 130, not 1 (a FAIL)
     table = Table(title=f"{len(runs)} card run(s) from {len(reports)} report(s)")
     table.add_column("card", overflow="fold")
     table.add_column("report", overflow="fold")
@@ -74,15 +73,14 @@ def merge(reports, html_path, json_path, title):
 @click.option("--force", is_flag=True, help="Compare even when the reports are of different cards.")
 def diff(old, new, force):
     """The cases of the same card whose verdict changed from OLD to NEW."""
-    from rich.console import Console
 
     from conformance.reports import batch
-    from conformance.textsafe import markup_safe
+    from conformance.textsafe import console as rich_console, markup_safe
 
     before, after = _load(batch.batch, [old]), _load(batch.batch, [new])
     pairs, alone = batch.pair(before, after)
     different = [(a, b) for a, b in pairs if not batch.same_card(a, b)]
-    console = Console()
+    console = rich_console()  # a closed output exits 130, not 1 (a FAIL)
     if (different or alone or not pairs) and not force:
         named = [f"{batch.identity(a)} in {old} and {batch.identity(b)} in {new}" for a, b in different]
         named += [f"{batch.identity(run)} only in {run.source}" for run in alone]
