@@ -120,3 +120,11 @@ def test_a_closed_output_is_not_a_fail_verdict(tmp_path):
     os.close(read_end)  # nobody reads: the first line printed meets a closed pipe
     err = process.communicate(timeout=60)[1]
     assert process.returncode == exitcodes.INTERRUPTED and b"Traceback" not in err
+
+
+def test_every_rich_console_of_the_cli_is_the_one_that_keeps_the_codes():
+    # rich's own Console ends a closed output with SystemExit(1): the FAIL code
+    found = [str(path.relative_to(ROOT)) for package in ("sscard", "conformance", "terminal")
+             for path in (ROOT / package).rglob("*.py")
+             if "rich.console import Console" in path.read_text(encoding="utf-8")]
+    assert found == ["conformance/textsafe.py"]
