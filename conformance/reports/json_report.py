@@ -102,7 +102,8 @@ def load_json_reports(path) -> list[SuiteResult]:
             return [_from_doc(doc)]
         provenances = _dict(doc, "provenance").get("cards") or [{} for _ in cards]
         out = []
-        for label, provenance in zip(_list(cards, str, "summary.cards"), _list(provenances, dict, "provenance.cards")):
+        labels = list(cards) if isinstance(cards, dict) else cards  # the writer's {label: summary}
+        for label, provenance in zip(_list(labels, str, "summary.cards"), _list(provenances, dict, "provenance.cards")):
             part = {"provenance": provenance, "summary": {"card": label},
                     "cases": [c for c in _list(doc["cases"], dict, "cases") if c.get("card") == label]}
             out.append(_from_doc(part))
