@@ -43,8 +43,9 @@ def _time(text: str) -> float:
 def run(report=print) -> dict:
     figures = {}
     report("vectors from-session (read + vector text), seconds at 256 KiB and 1 MiB of input:")
-    for name, make in (("apdutool script, blanks and comments", _script), ("apdutool output after blank lines", _output),
-                       ("apdu4j log", _apdu4j)):
+    inputs = (("apdutool script, blanks and comments", _script), ("apdutool output after blank lines", _output),
+              ("apdu4j log", _apdu4j))
+    for name, make in inputs:
         small, large = (_time(make(size)) for size in SIZES)
         figures[name] = (small, large)
         report(f"  {name:38s} {small:7.3f} s  {large:7.3f} s  (x{large / max(small, 1e-9):.1f} for x4 the input)")

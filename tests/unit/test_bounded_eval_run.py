@@ -100,7 +100,8 @@ def test_a_case_over_its_time_on_an_emulated_card_is_error_and_the_card_is_rebui
     first, after = result.cases
     assert first.verdict is Verdict.ERROR and first.reason == "case exceeded its timeout of 0.02 s"
     assert len(first.steps) < 600  # stopped at its time, not at its end
-    assert first.steps[-1].verdict is Verdict.ERROR and first.steps[-1].reason.startswith("case timeout: stopped before")
+    last = first.steps[-1]
+    assert last.verdict is Verdict.ERROR and last.reason.startswith("case timeout: stopped before")
     restored = [e for e in result.trace.entries if e.kind == "reset" and "card restored after" in e.text]
     assert [e.text.rsplit(" ", 1)[1] for e in restored] == ["SSC.XMP.001"]
     assert after.verdict is Verdict.PASS
