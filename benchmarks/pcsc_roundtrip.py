@@ -66,7 +66,7 @@ def _connect(timeout: float = 15.0):
 
 def measure(n: int = N) -> dict[str, list[float]]:
     from simulator import Card
-    from simulator.echo import EchoCard
+    from benchmarks.echo import EchoCard
     from simulator.vpcd import VirtualReaderSlot
     from sscard.doctor import pcscd_pid
 

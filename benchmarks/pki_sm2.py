@@ -31,7 +31,7 @@ def _rate(fn, seconds: float = SECONDS) -> float:
 
 def _card() -> Card:
     """The gen3 sample card in t1 mode (804E answers directly), in ADF1 with both PINs verified."""
-    from simulator import crypto
+    from simulator import schemes
 
     image = sample_image("gen3")
     image["switches"] = {"transport": "t1"}
@@ -41,7 +41,7 @@ def _card() -> Card:
         assert card.transmit(bytes.fromhex(apdu)) == b"\x90\x00"
     for p2, pin in ((0x81, "123456"), (0x00, "12345678")):
         challenge = card.transmit(bytes.fromhex("0084000010"))[:-2]
-        ct = crypto.pki_verify_cryptogram(crypto.pin_bcd(pin), challenge)
+        ct = schemes.pki_verify_cryptogram(schemes.pin_bcd(pin), challenge)
         assert card.transmit(bytes([0x00, 0x20, 0x01, p2, 0x10]) + ct) == b"\x90\x00"
     return card
 

@@ -4,6 +4,8 @@ the SELECTs of preconditions and to follow which DF a step selected (key referen
 
 from __future__ import annotations
 
+from simulator.apdu import APDUError, CommandAPDU
+
 from .card_under_test import PKI_TREE, SSSE_TREE
 
 DF_NAMES = {
@@ -42,8 +44,11 @@ def df_after(command: bytes, sw: int | None, current: str) -> str:
         return current
     if sw != 0x9000 and sw >> 8 != 0x61 and sw != 0x6283:
         return current
-    p1 = command[2]
-    data = command[5:5 + command[4]] if len(command) > 5 else b""
+    try:
+        parsed = CommandAPDU.parse(command)
+    except APDUError:
+        return current
+    p1, data = parsed.p1, parsed.data or b""
     if p1 == 0x04 and data:
         return _BY_NAME.get(bytes(data), current)
     if p1 in (0x00, 0x01):  # P1 01: a child DF by FID (R2-1)

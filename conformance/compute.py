@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator import crypto, items
+from simulator import crypto, items, schemes
 from simulator.layout import declared_efs
 
 from .card_under_test import CardUnderTest, MissingSecret
@@ -41,15 +41,15 @@ def ext_auth(ctx: Context, key, challenge, d=None, version=1) -> bytes:
     value, scheme = _key(ctx, key, version)
     challenge = _b(challenge, "challenge")
     if scheme == "sm4-direct":
-        return crypto.external_cryptogram(scheme, value, challenge)
+        return schemes.external_cryptogram(scheme, value, challenge)
     d8 = crypto.r8(challenge) if d is None else _b(d, "d")
-    return crypto.external_cryptogram(scheme, value, challenge, d8) + d8
+    return schemes.external_cryptogram(scheme, value, challenge, d8) + d8
 
 
 def int_auth(ctx: Context, key, r1, r2) -> bytes:
     """The 8 bytes INTERNAL AUTHENTICATE must answer for R1, R2 (§4.12)."""
     value, scheme = _key(ctx, key)
-    return crypto.internal_authenticate(scheme, value, _b(r1, "r1"), _b(r2, "r2"))
+    return schemes.internal_authenticate(scheme, value, _b(r1, "r1"), _b(r2, "r2"))
 
 
 def mac(ctx: Context, key, data, challenge=None) -> bytes:
@@ -60,20 +60,20 @@ def mac(ctx: Context, key, data, challenge=None) -> bytes:
 
 def pin_bcd(ctx: Context, pin) -> bytes:
     """PIN digits as BCD: "123456" -> 123456, "12345" -> 12345F."""
-    return crypto.pin_bcd(str(pin))
+    return schemes.pin_bcd(str(pin))
 
 
 def pki_verify(ctx: Context, who, challenge, pin=None) -> bytes:
     """PKI VERIFY cryptogram for the user or admin PIN of the card under test (§5.4.9)."""
-    pin = crypto.pin_bcd(ctx.card.pin(str(who)) if pin is None else str(pin))  # pin: after a change
-    return crypto.pki_verify_cryptogram(pin, _b(challenge, "challenge"))
+    pin = schemes.pin_bcd(ctx.card.pin(str(who)) if pin is None else str(pin))  # pin: after a change
+    return schemes.pki_verify_cryptogram(pin, _b(challenge, "challenge"))
 
 
 def pki_change_pin(ctx: Context, who, new_pin, challenge, old_pin=None) -> bytes:
     """BODY ‖ MAC of `84 5E 01 P2 14` changing the user (P2 81) or admin (P2 00) PIN (§4.19.8)."""
-    old = crypto.pin_bcd(ctx.card.pin(str(who)) if old_pin is None else str(old_pin))  # old_pin: change back
+    old = schemes.pin_bcd(ctx.card.pin(str(who)) if old_pin is None else str(old_pin))  # old_pin: change back
     p2 = 0x81 if str(who).lower() == "user" else 0x00
-    body, tag = crypto.pki_change_pin(old, crypto.pin_bcd(str(new_pin)), p2, _b(challenge, "challenge"))
+    body, tag = schemes.pki_change_pin(old, schemes.pin_bcd(str(new_pin)), p2, _b(challenge, "challenge"))
     return body + tag
 
 
@@ -81,14 +81,14 @@ def pki_change_mk(ctx: Context, new_mk, challenge, p2="00") -> bytes:
     """BODY ‖ MAC of `84 D4 01 P2 24` with the current master key as the old one (§4.19.9): the
     PKI DF's own while the PKI DF is current (R2-3), else SS.CERT.ADF1's."""
     old, _ = ctx.card.key("PKI/00" if ctx.current_df == "PKI" else "ADF1/00")
-    body, tag = crypto.pki_change_mk(old, _b(new_mk, "new_mk"), int(str(p2), 16), _b(challenge, "challenge"))
+    body, tag = schemes.pki_change_mk(old, _b(new_mk, "new_mk"), int(str(p2), 16), _b(challenge, "challenge"))
     return body + tag
 
 
 def pin_unblock(ctx: Context, challenge, new_pin=None) -> bytes:
     """PIN UNBLOCK data (§4.16): MAC only, or ENC(new PIN) ‖ MAC, with the PUK (SSSE key 06)."""
     puk, _ = ctx.card.key("SSSE/06")
-    enc = b"" if new_pin is None else crypto.pin_unblock_enc(ctx.card.algorithm, puk, crypto.pin_bcd(str(new_pin)))
+    enc = b"" if new_pin is None else schemes.pin_unblock_enc(ctx.card.algorithm, puk, schemes.pin_bcd(str(new_pin)))
     header = bytes.fromhex("84240000") + bytes([len(enc) + 4])
     return enc + crypto.mac(ctx.card.algorithm, puk, header + enc, _b(challenge, "challenge"))
 
@@ -96,14 +96,14 @@ def pin_unblock(ctx: Context, challenge, new_pin=None) -> bytes:
 def reload_pin(ctx: Context, new_pin) -> bytes:
     """RELOAD PIN data (§4.15): new PIN ‖ MAC over it with the RPK (SSSE key 07), zero ICV."""
     rpk, _ = ctx.card.key("SSSE/07")
-    pin = crypto.pin_bcd(str(new_pin))
+    pin = schemes.pin_bcd(str(new_pin))
     return pin + crypto.mac(ctx.card.algorithm, rpk, pin, None)
 
 
 def cardid_mac(ctx: Context, data12) -> bytes:
     """The 4-byte authentication code of the card identification code (§5.4.12), IRK = SSSE 01."""
     irk, _ = ctx.card.key("SSSE/01")
-    return crypto.cardid_mac(ctx.card.algorithm, irk, _b(data12, "data12"))
+    return schemes.cardid_mac(ctx.card.algorithm, irk, _b(data12, "data12"))
 
 
 def sm3(ctx: Context, data) -> bytes:

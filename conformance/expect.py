@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from simulator import tlv as tlvlib
 from simulator.sw import sw_matches
 
-from . import tlv as tlvlib
 from .limits import REGEX_TIMEOUT, RegexTimeout, clip, clip_hex, compile_regex, regex_search
 from .template import Template, TemplateError, parse as parse_template, to_bytes
 

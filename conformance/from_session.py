@@ -18,6 +18,8 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from simulator.apdu import APDUError, CommandAPDU
+
 from . import card_model
 from .transport import Session
 
@@ -88,9 +90,14 @@ def _steps(exchanges) -> list[str]:
 
 def _computed(command: bytes, current_df: str, challenge: bytes) -> tuple[str, bool]:
     """The APDU text with the challenge-dependent part computed; (text, challenge used)."""
-    cla, ins, p1, p2, lc = command[:5]
+    try:
+        parsed = CommandAPDU.parse(command)
+    except APDUError:  # a malformed command is kept as recorded
+        return _hex_group(command), False
+    cla, ins, p1, p2 = parsed.header
+    data = parsed.data or b""
+    lc = len(data)
     header = command[:5].hex().upper()
-    data = command[5:5 + lc]
     if cla == 0x00 and ins == 0x82 and lc in (0x10, 0x11):
         d_part = ""
         if current_df not in ("PKI", "ADF1") and data[8:16] != (challenge + bytes(8))[:8]:

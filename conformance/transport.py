@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulator.atr import protocols as atr_protocols
+
 # PC/SC result codes that mean "the card is gone" or "the reader is gone" (winscard.h).
 _CARD_GONE = {0x80100069: "card removed", 0x8010000C: "no card in the reader", 0x80100068: "card was reset by another application",
               0x80100066: "card is not responding", 0x80100067: "card is unpowered"}
@@ -176,10 +178,7 @@ def _pcsc_error(exc: Exception, reader: str) -> TransportError:
 
 def atr_protocol(atr: bytes) -> str:
     """The first protocol an ATR offers: T=0 unless TD1 is present and names another."""
-    if len(atr) < 2 or not atr[1] & 0x80:
-        return "T=0"
-    td1_offset = 2 + sum(1 for bit in (0x10, 0x20, 0x40) if atr[1] & bit)
-    return f"T={atr[td1_offset] & 0x0F}" if td1_offset < len(atr) else "T=0"
+    return f"T={atr_protocols(atr)[0]}"
 
 
 @dataclass

@@ -16,7 +16,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["simulator"]):
-    from simulator import Card, crypto
+    from simulator import Card, schemes
     from simulator.sw import is_listed
 
 from fuzz.card_state import state_digest
@@ -49,14 +49,14 @@ def _prefix(card: Card, state: int) -> None:
         keys = card.export_image()["keys"]["SSSE"]
         ch = t(bytes.fromhex("0084000008"))[:-2]
         value = keys["04"]["value"] if isinstance(keys["04"], dict) else keys["04"]
-        c = crypto.external_cryptogram("sm4-session" if gen == 3 else "des-session", bytes.fromhex(value), ch)
+        c = schemes.external_cryptogram("sm4-session" if gen == 3 else "des-session", bytes.fromhex(value), ch)
         t(bytes.fromhex("0082000410") + c + ch)
         t(bytes.fromhex("0020000003123456"))
     if state == 3 and gen == 3:
         t(SELECT_ADF1)
         for p2, pin in ((0x81, "123456"), (0x00, "12345678")):
             ch = t(bytes.fromhex("0084000010"))[:-2]
-            ct = crypto.pki_verify_cryptogram(crypto.pin_bcd(pin), ch)
+            ct = schemes.pki_verify_cryptogram(schemes.pin_bcd(pin), ch)
             t(bytes([0x00, 0x20, 0x01, p2, 0x10]) + ct)
 
 

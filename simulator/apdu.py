@@ -1,8 +1,6 @@
-"""Command and response APDUs: parse and build cases 1-4 (short; extended is recognised and refused)."""
+"""Command APDUs: the one parser and builder of cases 1-4 (short; extended is recognised and refused)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 
 class APDUError(ValueError):
@@ -78,26 +76,3 @@ class CommandAPDU:
 
     def __str__(self) -> str:
         return self.to_bytes().hex().upper()
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseAPDU:
-    data: bytes
-    sw: int
-
-    @property
-    def sw1(self) -> int:
-        return self.sw >> 8
-
-    @property
-    def sw2(self) -> int:
-        return self.sw & 0xFF
-
-    def to_bytes(self) -> bytes:
-        return self.data + self.sw.to_bytes(2, "big")
-
-    @classmethod
-    def parse(cls, raw: bytes) -> "ResponseAPDU":
-        if len(raw) < 2:
-            raise APDUError(raw, "R-APDU shorter than 2 bytes")
-        return cls(bytes(raw[:-2]), (raw[-2] << 8) | raw[-1])

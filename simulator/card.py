@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from . import atr as atrlib
 from . import defects, personalise, profile
 from .apdu import APDUError, CommandAPDU
-from .codecs import atr_for
-from .commands import EVERYWHERE, dispatch_table
+from .commands import EVERYWHERE, ByP1, dispatch_table
+from .defects import Defect
 from .filesystem import DF, EF
 from .image import Image, ImageError, ImageInUse, from_dict, load_image, save_image
 from .storage import ImageLock, InUse, check_writable, remove_temp_files, target
@@ -37,8 +38,7 @@ class Card:
         self.path = path  # backing file: every persistent change is saved there atomically
         self.out_of_service: str | None = None  # why a save failed: the card then answers only 6F00
         self.image_lock: ImageLock | None = None  # held while this process serves the image
-        self.defects = frozenset(image.get("defects") or ())
-        defects.check_defects(image, self.defects)
+        self.defects = defects.from_image(image)
         sw = self.model.switches
         self.transport = sw["transport"]
         self.t0 = self.transport == "t0"
@@ -103,13 +103,13 @@ class Card:
                 raise image.error(("switches", "atr"), "atr must be 2-33 bytes starting with TS 3B or 3F")
             return atr
         card_id = bytes(self.model.efs["SSSE/EF05"].records[0][2:18])
-        return atr_for(self.model.generation, card_id, self.transport)
+        return atrlib.for_card(self.model.generation, card_id, self.transport)
 
     # power ----------------------------------------------------------------------------------
 
     def power_on(self) -> bytes:
         self._clear_volatile()
-        if "card-block-lost-on-reset" in self.defects:
+        if Defect.CARD_BLOCK_LOST_ON_RESET in self.defects:
             self.blocks["card_blocked"] = False
         self.powered = True
         return self.atr
@@ -130,7 +130,7 @@ class Card:
 
     def _clear_volatile(self) -> None:
         # Reset and power-off: current DF = MF, no current EF, no status, challenge or buffer (§5.3).
-        if "write-not-persisted" in self.defects:  # the defect: what was written lived in RAM only
+        if Defect.WRITE_NOT_PERSISTED in self.defects:  # the defect: what was written lived in RAM only
             self.model = profile.build(self.image)
             self.blocks = personalise.apply(self.model, self.image)
             self.mf, self.ssse = self.model.mf, self.model.dfs["SSSE"]
@@ -148,7 +148,7 @@ class Card:
         A save that fails puts the card back to its last saved state (a counter the command just
         lowered comes back) and out of service: every command then answers 6F00, never a card
         that has drifted from its image."""
-        if self.path is None or "write-not-persisted" in self.defects:
+        if self.path is None or Defect.WRITE_NOT_PERSISTED in self.defects:
             return
         if self.out_of_service:
             raise CardStatus(0x6F00)
@@ -216,8 +216,8 @@ class Card:
         cmd = by_cla.get(cla)
         if cmd is None:
             return _SW[0x6E00]
-        if type(cmd) is dict:  # INS 20: P1 01 is the PKI VERIFY, anything else the cardholder VERIFY
-            cmd = cmd.get(raw[2] if len(raw) > 2 else 0) or cmd[0]
+        if type(cmd) is ByP1:  # commands sharing CLA and INS (00 20, 80 5E): P1 picks one
+            cmd = cmd.resolve(raw[2] if len(raw) > 2 else 0)
         if cmd.where != EVERYWHERE and self.current_df.app != cmd.where:
             return _SW[0x6D00]
         try:
@@ -255,7 +255,7 @@ class Card:
 
     def select_df(self, df: DF) -> None:
         self.current_df, self.current_ef = df, None
-        if "security-kept-after-select" not in self.defects:
+        if Defect.SECURITY_KEPT_AFTER_SELECT not in self.defects:
             self.sec.clear()
 
     def take_challenge(self) -> bytes:
@@ -263,7 +263,7 @@ class Card:
         challenge = self.sec.challenge
         if challenge is None:
             raise CardStatus(0x6984)
-        if "challenge-reuse" not in self.defects:
+        if Defect.CHALLENGE_REUSE not in self.defects:
             self.sec.challenge = None
         return challenge
 

@@ -14,7 +14,7 @@ import os
 import random as _random
 from typing import Callable
 
-from . import crypto, gb11643
+from . import gb11643, schemes
 from .samplekeys import DF_KEY_REFS, PKI_KEY_HOLDERS, SSSE_KEY_REFS
 
 PkiPersonaliser = Callable[[dict, "int | None"], dict]  # (image, seed) -> image
@@ -131,7 +131,7 @@ def new_image(profile: str, seed: int | None = None, personalise_pki: PkiPersona
     serial = randbytes(4)
     head = bytes.fromhex(region + RID) + serial
     algorithm = "sm4" if generation == 3 else "3des"
-    card_id = head + crypto.cardid_mac(algorithm, bytes.fromhex(keys["SSSE"]["01"]), head)
+    card_id = head + schemes.cardid_mac(algorithm, bytes.fromhex(keys["SSSE"]["01"]), head)
     photo_rng = rng if seed is not None else _random.Random(os.urandom(16))
     image: dict = {
         "profile": f"gen{generation}",

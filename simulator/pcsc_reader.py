@@ -41,6 +41,8 @@ from smartcard.scard import (
     SCARD_W_REMOVED_CARD,
 )
 
+from .atr import protocols as atr_protocols
+
 READER_NAME = "sscard virtual reader"
 PSAM_READER_NAME = "sscard virtual PSAM reader"
 SW_FAULT = b"\x6f\x00"  # same answer the vpcd path gives when the card fails inside
@@ -49,18 +51,8 @@ MAX_APDU = 0xFFFF  # the vpcd frame limit; keeps both paths alike
 
 def atr_protocol(atr: bytes) -> int:
     """The pyscard protocol constant of the first protocol the ATR offers (T=0 if none named)."""
-    if len(atr) < 2:
-        return CardConnection.T0_protocol
-    y, i = atr[1] >> 4, 2  # Y1: which of TA1..TD1 follow T0
-    while True:
-        i += bin(y & 0x7).count("1")  # skip TA/TB/TC
-        if not y & 0x8 or i >= len(atr):
-            return CardConnection.T0_protocol
-        td = atr[i]
-        t = td & 0x0F
-        if t in (0, 1):
-            return CardConnection.T1_protocol if t == 1 else CardConnection.T0_protocol
-        y, i = td >> 4, i + 1
+    first = next((t for t in atr_protocols(atr) if t in (0, 1)), 0)
+    return CardConnection.T1_protocol if first == 1 else CardConnection.T0_protocol
 
 
 class EmulatedReader(Reader):

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from . import items
-from .crypto import bcd_pin, pin_bcd
+from .schemes import bcd_pin, pin_bcd
 from .filesystem import CyclicEF, RecordEF, TransparentEF
 from .image import Image, ImageError
 from .profile import Model, pki_pins

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import yaml
 
 from . import items
 from .filesystem import DF, EF, CyclicEF, RecordEF, TransparentEF
 from .image import PROFILES, Image
-from .layout import card_tree
+from .layout import card_tree, profile_data  # profile_data: read with the layout, used here too
 from .security import ACError, Key, Pin, parse_ac
 from .strict_yaml import cut
 
@@ -31,12 +27,6 @@ CHOICES = {
 PKI_WRITE_AC = {"either": "either(PIN(user),PIN(admin))", "admin": "PIN(admin)"}  # R2-4, PD-27
 ROLE_OF = {"MK": "external", "UK": "external", "RK": "external", "UK-EF0D": "external",
            "IRK": "internal", "PUK": "mac", "RPK": "mac", "AMK": "mac"}
-
-
-@functools.cache
-def profile_data() -> dict:
-    with open(Path(__file__).with_name("profiles") / "ssc.yaml", encoding="utf-8") as f:
-        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: ~10x faster
 
 
 @dataclass

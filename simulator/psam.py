@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from . import crypto
+from . import crypto, samplekeys, schemes
 from .apdu import APDUError, CommandAPDU
 from .image import Image, ImageError, load_image
 from .samplekeys import DF_KEY_REFS
@@ -86,7 +86,7 @@ class Psam:
         spec = data["profiles"][profile]
         self.dfs = {name: df for name, df in data["dfs"].items() if df["app"] in spec["apps"]}
         self.roots: dict[int, bytes] = {
-            i: crypto.sample_root_key(f"SSC-DEMO-ROOT/{label}")
+            i: samplekeys.sample_root_key(f"SSC-DEMO-ROOT/{label}")
             for i, label in default_key_table().items()}
         for index in spec.get("drop", ()):
             self.roots.pop(int(index, 16), None)
@@ -295,7 +295,7 @@ class Psam:
 def working_key(algorithm: str, root: bytes, data: bytes) -> tuple[str, bytes]:
     """BF DE (§2.3): data = cardDiv ‖ cityDiv [‖ PF]; K_card = div(div(root, cityDiv), cardDiv);
     W = K_card, or its encryption of PF (single DES for 3DES keys, SM4). (cipher, W)."""
-    k_card = crypto.diversify_chain(algorithm, root, data[8:16], data[0:8])
+    k_card = schemes.diversify_chain(algorithm, root, data[8:16], data[0:8])
     if len(data) == 16:
         return algorithm, k_card
     return ("des" if algorithm == "3des" else "sm4"), ECB[algorithm](k_card, data[16:])

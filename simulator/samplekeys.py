@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 
-from . import crypto
+from . import schemes
+from .crypto import sm3
 
 SAMPLE_REGION = "440300"
 SAMPLE_ATR = {                      # default T=0 ATR of each sample card (§3.8)
@@ -44,13 +45,18 @@ def generation_algorithm(generation: int) -> str:
     return "sm4" if generation == 3 else "3des"
 
 
+def sample_root_key(label: str) -> bytes:
+    """Synthetic root key of the sample cards: SM3(ASCII label)[0:16]."""
+    return sm3(label.encode("ascii"))[:16]
+
+
 def sample_key(generation: int, designation: str, p2: str) -> bytes:
     """One sample card key (final, diversified) for a DF designation and key reference."""
-    return crypto.diversify_chain(
+    return schemes.diversify_chain(
         generation_algorithm(generation),
-        crypto.sample_root_key(root_label(designation, p2)),
-        crypto.city_div(SAMPLE_REGION),
-        crypto.card_div(SAMPLE_ATR[generation]),
+        sample_root_key(root_label(designation, p2)),
+        schemes.city_div(SAMPLE_REGION),
+        schemes.card_div(SAMPLE_ATR[generation]),
     )
 
 
@@ -61,7 +67,7 @@ def _sample_keys(generation: int) -> dict[str, dict[str, str]]:
             for d, p2s in refs.items()}
     if generation == 3:     # the PKI master keys are not diversified (§5.5)
         for image_name, designation in PKI_KEY_HOLDERS.items():
-            mk = crypto.sample_root_key(root_label(designation, "00"))
+            mk = sample_root_key(root_label(designation, "00"))
             keys[image_name] = {"00": mk.hex().upper()}
     return keys
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
+
+import yaml
 
 from .samplekeys import sample_keys
 
@@ -52,6 +55,24 @@ def sample_image(profile: str | int) -> dict:
     if generation not in (1, 2, 3):
         raise ValueError(f"no sample card {profile!r} (gen1, gen2, gen3)")
     if generation == 3:  # with its PKI application personalised, built once per process
-        from .pki_personalise import sample_pki_image  # late: it builds a card from _sample(3)
         return copy.deepcopy(sample_pki_image())
     return copy.deepcopy(_sample(generation))
+
+
+# The gen3 sample's PKI application, as shipped data. The issuing flow that makes it (SM2 keys
+# generated on the card, envelope, imported key pair, certificates of the fictional test CA)
+# drives the card through terminal sessions, so it lives in sscard/pki_issue.py
+# (`python -m sscard.pki_issue` writes profiles/sample-gen3-pki.yaml again); simulator imports
+# nothing of terminal. tests/unit/test_sample_pki_data.py checks the data is what the flow makes.
+SAMPLE_PKI = Path(__file__).with_name("profiles") / "sample-gen3-pki.yaml"
+
+
+@cache
+def sample_pki_image() -> dict:
+    """The built-in gen3 sample image with its PKI files added (shipping them as data saves every
+    process the SM2 key generation and signing). Callers get it through sample_image("gen3"),
+    which deep-copies it."""
+    base = _sample(3)
+    with open(SAMPLE_PKI, encoding="utf-8") as f:
+        pki_files = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["files"]
+    return {**base, "files": {**(base.get("files") or {}), **pki_files}}

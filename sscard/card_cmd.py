@@ -182,19 +182,19 @@ def _show_layout(console, card_) -> None:
 
 
 def _show_card_id(console, card_) -> None:
-    from simulator import crypto
+    from simulator import atr, schemes
 
     model = card_.model
     cid = bytes(model.efs["SSSE/EF05"].records[0][2:18])
     irk = model.dfs["SSSE"].keys.get(0x01)
     if irk is None or not irk.versions:
         check = "no IRK (key 01) in the image: not checked"
-    elif crypto.cardid_mac(model.algorithm, irk.versions[1], cid[:12]) == cid[12:16]:
+    elif schemes.cardid_mac(model.algorithm, irk.versions[1], cid[:12]) == cid[12:16]:
         check = "[green]matches the IRK[/green]"
     else:
         check = "[red]does NOT match the IRK[/red]"
     try:
-        atr_serial = crypto.atr_parse(card_.atr)[0][-4:]
+        atr_serial = atr.parse(card_.atr).historical[-4:]
     except ValueError:
         atr_serial = b""
     link = "ATR carries the serial" if atr_serial == cid[8:12] else "[yellow]ATR does not carry the serial[/yellow]"
@@ -207,7 +207,7 @@ def _show_card_id(console, card_) -> None:
 def _show_pins_keys(console, card_, secrets: bool) -> None:
     from rich.table import Table
 
-    from simulator.crypto import bcd_pin
+    from simulator.schemes import bcd_pin
 
     model = card_.model
     pins = Table(title="PINs")
@@ -233,18 +233,6 @@ def _show_pins_keys(console, card_, secrets: bool) -> None:
             keys.add_row(_esc(path), f"{ref:02X}", _esc(key.label), _esc(key.role), _esc(key.scheme), tries,
                          *((value,) if secrets else ()))
     console.print(keys)
-
-
-def _der_length(data: bytes) -> int | None:
-    """Total length of the DER SEQUENCE at the start of data, or None."""
-    if len(data) < 2 or data[0] != 0x30:
-        return None
-    if data[1] < 0x80:
-        return 2 + data[1]
-    n = data[1] & 0x7F
-    if not 1 <= n <= 3 or len(data) < 2 + n:
-        return None
-    return 2 + n + int.from_bytes(data[2:2 + n], "big")
 
 
 def _photo_text(data: bytes) -> str:
@@ -276,13 +264,14 @@ def _show_files(console, card_) -> None:
     for fid, what in (("0012", "signing public key"), ("0014", "encryption public key")):
         data = bytes(efs[f"PKI/SS.CERT.ADF1/{fid}"].data)
         console.print(f"  {fid} {what}: {data.hex().upper() if any(data) else 'none (all zero)'}")
+    from simulator.tlv import total_length
     try:
         from simulator.certs import describe_certificate
     except ImportError:
         describe_certificate = None
     for fid, what in (("0018", "signing certificate"), ("0019", "encryption certificate")):
         data = bytes(efs[f"PKI/SS.CERT.ADF1/{fid}"].data)
-        length = _der_length(data)
+        length = total_length(data, 0x30)
         if not any(data):
             console.print(f"  {fid} {what}: none")
         elif length is None or length > len(data):

@@ -27,9 +27,9 @@ import random as _random
 
 import yaml
 
-from simulator import certs, crypto, sm2
+from simulator import certs, crypto, schemes, sm2
 from simulator.card import Card
-from simulator.pki_personalise import SAMPLE_PKI
+from simulator.samples import SAMPLE_PKI
 from terminal import ApduError, PkiSession
 
 ADF1 = "PKI/SS.CERT.ADF1"
@@ -112,7 +112,7 @@ def personalise_pki(image: dict, seed: int | None = None) -> dict:
     if ADF1 not in card.model.dfs:
         raise ValueError(f"{image.get('profile')} card has no PKI application (gen3 only)")
     name, ssn = _holder(image)
-    pins = {who: crypto.bcd_pin(card.model.dfs[ADF1].pins[ref].value) for who, ref in (("user", 0x81), ("admin", 0x00))}
+    pins = {who: schemes.bcd_pin(card.model.dfs[ADF1].pins[ref].value) for who, ref in (("user", 0x81), ("admin", 0x00))}
     sizes = {fid: card.model.efs[f"{ADF1}/{fid:04X}"].size for fid in (0x0018, 0x0019)}
     session = PkiSession(card)
     session.reset()

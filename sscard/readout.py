@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from simulator import items
+from simulator.codecs import record_item
 from simulator.layout import card_tree, declared
 from simulator.profile import profile_data
 from terminal import ApduError, KeySet, SsseSession
@@ -133,10 +134,10 @@ def item_names(spec: dict) -> tuple[str, str]:
 
 def decode_record(raw: bytes, specs: list[dict]) -> tuple[str, str, str, str]:
     """(tag, 中文, English, value) of a TLV record, by its own tag and length bytes."""
-    if len(raw) < 2:
+    item = record_item(raw, lenient=True)
+    if item is None:
         return "", "", "", raw.hex().upper()
-    tag = f"{raw[0]:02X}"
-    value = raw[2: 2 + raw[1]]
+    tag, value = f"{item[0]:02X}", item[1]
     spec = next((s for s in specs if s["tag"].upper() == tag), None)
     if spec is None:
         return tag, "?", "unknown tag", value.hex().upper()

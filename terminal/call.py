@@ -4,7 +4,7 @@ the card, uses the PSAM slot when needed")."""
 
 from __future__ import annotations
 
-from simulator import crypto
+from simulator import atr
 
 from .errors import ApduError, CardMismatchError, ParamError, PsamError, ReaderError, TerminalError
 from .psam import RK_INDEX, PsamKeys, PsamSession
@@ -61,7 +61,7 @@ class Call:
     def atr_hist(self) -> bytes:
         """卡复位信息: the ATR's historical bytes (the whole ATR after TS T0 if it does not parse)."""
         try:
-            return crypto.atr_parse(self.atr)[0]
+            return atr.parse(self.atr).historical
         except ValueError:
             return self.atr[2:]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Callable, Protocol
 
-from simulator import crypto
+from simulator import samplekeys, schemes
 from simulator.samplekeys import root_label
 
 from .errors import ParamError
@@ -19,7 +19,7 @@ class Hsm(Protocol):
 
 
 def sample_root(designation: str, ref: str) -> bytes:
-    return crypto.sample_root_key(root_label(designation, ref))
+    return samplekeys.sample_root_key(root_label(designation, ref))
 
 
 class StubHsm:
@@ -30,7 +30,7 @@ class StubHsm:
         self.requests: list[tuple[str, str]] = []  # what it was asked, for tests and traces
 
     def card_key(self, ref: str, region: str, atr_hist: bytes, algorithm: str) -> bytes:
-        return crypto.diversify_chain(algorithm, self.roots("SSSE", ref), crypto.city_div(region), atr_hist[-8:])
+        return schemes.diversify_chain(algorithm, self.roots("SSSE", ref), schemes.city_div(region), atr_hist[-8:])
 
     def authenticate(self, step1: str, purpose: str) -> str:
         self.requests.append((step1, purpose))
@@ -41,6 +41,6 @@ class StubHsm:
         s2, s1, s4, s3 = (bytes.fromhex(f) for f in fields[4:8])
         algorithm = "sm4" if flag == "03" else "3des"
         scheme = "sm4-session" if algorithm == "sm4" else "des-session"
-        internal = crypto.internal_authenticate(scheme, self.card_key("01", region, hist, algorithm), s2, s1)
-        external = crypto.external_cryptogram(scheme, self.card_key("0A", region, hist, algorithm), s4, s3)
+        internal = schemes.internal_authenticate(scheme, self.card_key("01", region, hist, algorithm), s2, s1)
+        external = schemes.external_cryptogram(scheme, self.card_key("0A", region, hist, algorithm), s4, s3)
         return f"{(internal + s1).hex().upper()}|{(external + s3).hex().upper()}|"

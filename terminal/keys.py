@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from simulator import crypto
+from simulator import crypto, schemes
 
 Lookup = Callable[[int, str], tuple[bytes, str]]  # (ref, df) -> (key, scheme)
 
@@ -47,14 +47,14 @@ class KeySet:
     def external(self, ref: int, challenge: bytes, df: str) -> bytes:
         key, scheme = self.lookup(ref, df)
         if scheme == "sm4-direct":
-            return crypto.external_cryptogram(scheme, key, challenge)
+            return schemes.external_cryptogram(scheme, key, challenge)
         d8 = crypto.r8(challenge) if self.d is None else self.d
         version = bytes([self.version]) if self.version is not None else b""
-        return crypto.external_cryptogram(scheme, key, challenge, d8) + d8 + version
+        return schemes.external_cryptogram(scheme, key, challenge, d8) + d8 + version
 
     def internal(self, ref: int, r1: bytes, r2: bytes, df: str) -> bytes:
         key, scheme = self.lookup(ref, df)
-        return crypto.internal_authenticate(scheme, key, r1, r2)
+        return schemes.internal_authenticate(scheme, key, r1, r2)
 
     def mac(self, ref: int, data: bytes, challenge: bytes | None, df: str) -> bytes:
         return crypto.mac(self.algorithm, self.lookup(ref, df)[0], data, challenge)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator import crypto
+from simulator import codecs, schemes
 
 from .session import Session, apdu
 
@@ -13,7 +13,7 @@ PIECE = 112  # bytes per UPDATE BINARY of a certificate (card §4.9: what field 
 
 
 def _refs(pub: int, priv: int) -> bytes:
-    return b"\xC0\x02" + pub.to_bytes(2, "big") + b"\xC2\x02" + priv.to_bytes(2, "big")
+    return codecs.KeyPairRefs.build({"public": {"fid": pub}, "private": {"fid": priv}})
 
 
 class PkiSession(Session):
@@ -25,13 +25,13 @@ class PkiSession(Session):
     def verify_pin(self, who: str, pin: str) -> None:
         """PKI VERIFY (card §4.19.2, §5.4.9): GET CHALLENGE 16, then SM4(SM3(PIN)[0:16], R16)."""
         challenge = self.get_challenge(16)
-        ct = crypto.pki_verify_cryptogram(crypto.pin_bcd(pin), challenge)
+        ct = schemes.pki_verify_cryptogram(schemes.pin_bcd(pin), challenge)
         self.send(apdu(0x00, 0x20, 0x01, PIN_REF[who], ct), f"VERIFY {who} PIN")
 
     def change_pin(self, who: str, old: str, new: str) -> None:
         """CHANGE PIN with MAC `84 5E 01 P2 14` (card §4.19.8)."""
         challenge = self.get_challenge(16)
-        body, tag = crypto.pki_change_pin(crypto.pin_bcd(old), crypto.pin_bcd(new), PIN_REF[who], challenge)
+        body, tag = schemes.pki_change_pin(schemes.pin_bcd(old), schemes.pin_bcd(new), PIN_REF[who], challenge)
         self.send(apdu(0x84, 0x5E, 0x01, PIN_REF[who], body + tag), f"CHANGE {who} PIN")
 
     def generate_key_pair(self, pub: int = 0x0012, priv: int = 0x0013) -> None:
@@ -44,18 +44,19 @@ class PkiSession(Session):
 
     def decrypt_envelope(self, envelope: bytes, priv: int = 0x0013) -> bytes:
         """SM2 DECRYPT ENVELOPE (card §4.19.5): the key the envelope carries."""
-        body = b"\xC2\x02" + priv.to_bytes(2, "big") + b"\xC1\x82" + len(envelope).to_bytes(2, "big") + envelope
+        body = codecs.Envelope.build({"private": {"fid": priv}, "envelope": envelope})
         return self.send(apdu(0x80, 0x4E, 0x00, 0x01, body), "SM2 DECRYPT ENVELOPE")
 
     def load_sm4_key(self, key: bytes) -> None:
-        self.send(apdu(0x80, 0x4A, 0x02, 0x10, b"\xC1\x10" + key), "LOAD SM4 KEY")
+        self.send(apdu(0x80, 0x4A, 0x02, 0x10, codecs.SM4Key.build({"key": key})), "LOAD SM4 KEY")
 
     def import_public_key(self, pub64: bytes, fid: int = 0x0014) -> None:
-        self.send(apdu(0x80, 0xC2, 0x40, 0x00, b"\xC0\x02" + fid.to_bytes(2, "big") + b"\xCA\x40" + pub64),
+        key = {"x": pub64[:32], "y": pub64[32:]}
+        self.send(apdu(0x80, 0xC2, 0x40, 0x00, codecs.PublicKeyImport.build({"file": {"fid": fid}, "key": key})),
                   "IMPORT KEY (public)")
 
     def import_private_key(self, wrapped: bytes, fid: int = 0x0015) -> None:
-        self.send(apdu(0x80, 0xC2, 0xC0, 0x01, b"\xC2\x02" + fid.to_bytes(2, "big") + b"\xCB\x20" + wrapped),
+        self.send(apdu(0x80, 0xC2, 0xC0, 0x01, codecs.PrivateKeyImport.build({"file": {"fid": fid}, "wrapped": wrapped})),
                   "IMPORT KEY (private)")
 
     def write_file(self, fid: int, content: bytes) -> None:

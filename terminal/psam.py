@@ -4,7 +4,7 @@ talks to the card)."""
 
 from __future__ import annotations
 
-from simulator import crypto
+from simulator import crypto, schemes
 
 from .session import Session, apdu
 
@@ -87,7 +87,7 @@ class PsamKeys:
 
     def __init__(self, psam: PsamSession, atr: bytes, region: str, algorithm: str):
         self.psam, self.algorithm = psam, algorithm
-        self.factors = crypto.card_div(atr) + crypto.city_div(region)
+        self.factors = schemes.card_div(atr) + schemes.city_div(region)
         self.block = 8 if algorithm == "3des" else 16
 
     def _key(self, index: int, process_factor: bytes = b"") -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from simulator import crypto
+from simulator import schemes
 
 from .errors import check
 from .transport import Channel, TraceHook, channel
@@ -148,4 +148,4 @@ class Session:
 
     def verify(self, pin: str) -> None:
         """VERIFY the cardholder PIN (card §4.13); ApduError 63Cx / 6983 when wrong or blocked."""
-        self.send(apdu(0x00, 0x20, 0x00, 0x00, crypto.pin_bcd(pin)), "VERIFY")
+        self.send(apdu(0x00, 0x20, 0x00, 0x00, schemes.pin_bcd(pin)), "VERIFY")

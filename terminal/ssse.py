@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from simulator import crypto
+from simulator import schemes
+from simulator.codecs import record_item
 
 from .session import Keys, Session, apdu
 
@@ -18,9 +19,10 @@ def aflag(fci: bytes) -> int | None:
 
 def tlv_value(record: bytes, tag: int) -> bytes:
     """The value of a `tag len value` record; ValueError when the record is not that item."""
-    if len(record) < 2 or record[0] != tag or 2 + record[1] > len(record):
+    item = record_item(record)
+    if item is None or item[0] != tag:
         raise ValueError(f"record {record.hex().upper()} is not item {tag:02X}")
-    return record[2:2 + record[1]]
+    return item[1]
 
 
 class SsseSession(Session):
@@ -45,18 +47,18 @@ class SsseSession(Session):
     # --- PINs (card §4.13–§4.16) -----------------------------------------------------------------
 
     def change_pin(self, old: str, new: str) -> None:
-        body = crypto.pin_bcd(old) + b"\xFF" + crypto.pin_bcd(new)
+        body = schemes.pin_bcd(old) + b"\xFF" + schemes.pin_bcd(new)
         self.send(apdu(0x80, 0x5E, 0x01, 0x00, body), "CHANGE PIN")
 
     def reload_pin(self, new: str, keys: Keys) -> None:
         """RELOAD PIN: the new PIN ‖ MAC with RPK (07) over the PIN bytes, zero ICV (card §4.15)."""
-        pin = crypto.pin_bcd(new)
+        pin = schemes.pin_bcd(new)
         self.send(apdu(0x80, 0x5E, 0x00, 0x00, pin + keys.mac(SSSE_KEYS["RPK"], pin, None, "SSSE")), "RELOAD PIN")
 
     def unblock_pin(self, keys: Keys, new: str | None = None) -> None:
         """PIN UNBLOCK with PUK (06): MAC only, or ENC(new PIN) ‖ MAC (card §4.16)."""
         block = 8 if keys.algorithm == "3des" else 16
-        enc = b"" if new is None else keys.encipher(SSSE_KEYS["PUK"], crypto.pin_block(crypto.pin_bcd(new), block), "SSSE")
+        enc = b"" if new is None else keys.encipher(SSSE_KEYS["PUK"], schemes.pin_block(schemes.pin_bcd(new), block), "SSSE")
         self.secure_command(0x24, 0x00, 0x00, SSSE_KEYS["PUK"], keys, enc, "PIN UNBLOCK")
 
     def application_block(self, keys: Keys, permanent: bool = False) -> None:

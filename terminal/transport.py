@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Callable, Protocol, Sequence
 
+from simulator.apdu import CommandAPDU
+
 Send = Callable[[bytes], bytes]
 TraceHook = Callable[[bytes, bytes], None]  # (C-APDU, R-APDU) of every exchange on the wire
 
@@ -23,10 +25,9 @@ class Processor(Protocol):
 
 def with_le(apdu: bytes, le: int) -> bytes:
     """The same command with Le = le (case 1 -> 2, 2 -> 2, 3 -> 4, 4 -> 4); short APDUs only."""
-    apdu = bytes(apdu)
-    if len(apdu) <= 5:
-        return apdu[:4] + bytes([le & 0xFF])
-    return apdu[: 5 + apdu[4]] + bytes([le & 0xFF])
+    command = CommandAPDU.parse(bytes(apdu))
+    command.le = (le & 0xFF) or 256
+    return command.to_bytes()
 
 
 class GetResponse:

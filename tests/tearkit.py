@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from simulator import Card, crypto
+from simulator import Card, schemes
 from simulator.image import save_image
 from simulator.samples import sample_image
 
@@ -84,7 +84,7 @@ def burst(send, model: Model, rng: random.Random, noted=lambda: None) -> None:
         action = rng.choice(["write", "write", "pin-wrong", "pin-right", "key-wrong", "auth"])
         if action == "auth" or action == "write":
             ch, _ = send(bytes.fromhex("0084000008"))
-            c = crypto.external_cryptogram("des-session", model.k04, ch)
+            c = schemes.external_cryptogram("des-session", model.k04, ch)
             _, sw = step("key", bytes.fromhex("0082000410") + c + ch, True)
             if sw != 0x9000:
                 raise AssertionError(f"authentication refused: {sw:04X}")

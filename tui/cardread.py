@@ -17,8 +17,8 @@ from conformance import compute
 from conformance.card_model import DF_NAMES
 from conformance.card_under_test import CardUnderTest, MissingSecret
 from conformance.processors import Trace, standard_chain
-from conformance.tlv import describe as tlv_describe
-from simulator import items
+from simulator import items, tlv
+from simulator.codecs import SM2PublicKey, record_item
 from simulator.layout import card_tree
 from simulator.sw import describe as sw_describe
 from terminal import ApduError, KeySet, Session
@@ -59,7 +59,7 @@ class Node:
 
 
 def _tlv(data: bytes) -> str:
-    return "; ".join(line.strip() for line in tlv_describe(data))
+    return "; ".join(line.strip() for line in tlv.describe(data))
 
 
 def _sw(sw: int) -> str:
@@ -226,7 +226,7 @@ class CardReader:
             node.rows.append(Row("offset 0", "", spec.get("item", ""), "", _sw(sw)))
             return
         content = first
-        wanted = _der_length(first) if spec.get("kind") == "certificate" else None
+        wanted = tlv.total_length(first, 0x30) if spec.get("kind") == "certificate" else None
         while wanted and len(content) < wanted and len(first) == 256:
             first, sw, _ = self.do(self.session.read_binary, len(content), 0)
             if sw != 0x9000:
@@ -250,30 +250,22 @@ def _record_row(number: int, data: bytes, sw: int, specs: list[dict], spec: dict
     if spec["structure"] != "tlv" or len(data) < 2:
         blank = data and all(b == data[0] for b in data)
         return Row(str(number), "", spec.get("item", ""), f"{data.hex().upper()}" + (" (blank)" if blank else ""), _sw(sw))
-    tag = f"{data[0]:02X}"
+    number_tag, value = record_item(data, lenient=True)
+    tag = f"{number_tag:02X}"
     item = next((s for s in specs if s["tag"].upper() == tag), None)
-    value = data[2:2 + data[1]]
     if item is None:
         return Row(str(number), tag, "unknown tag", value.hex().upper(), _sw(sw))
     name = f"{item.get('item', '')} {item.get('en', '')}".strip()
     return Row(str(number), tag, name, str(items.decode(item["fmt"], value)), _sw(sw))
 
 
-def _der_length(data: bytes) -> int | None:
-    if len(data) < 2 or data[0] != 0x30:
-        return None
-    if data[1] < 0x80:
-        return 2 + data[1]
-    count = data[1] & 0x7F
-    return 2 + count + int.from_bytes(data[2:2 + count], "big") if 0 < count <= 3 else None
-
-
 def _binary_value(spec: dict, content: bytes, wanted: int | None) -> str:
     if content and not any(content):
         return f"{len(content)} bytes, all 00 (empty)"
     kind = spec.get("kind")
-    if kind == "public-key" and content[:2] == b"\xCA\x40":
-        return f"SM2 public key X={content[2:34].hex().upper()[:16]}... Y={content[34:66].hex().upper()[:16]}..."
+    if kind == "public-key" and content[:2] == b"\xCA\x40" and len(content) >= 66:
+        key = SM2PublicKey.parse(content)
+        return f"SM2 public key X={key.x.hex().upper()[:16]}... Y={key.y.hex().upper()[:16]}..."
     if kind == "certificate" and wanted:
         return f"X.509 certificate, {wanted} bytes, {_subject(content[:wanted])}"
     if content[:3] == b"\xFF\xD8\xFF":

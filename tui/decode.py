@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from conformance import tlv as tlvlib
 from conformance.card_model import DF_NAMES
+from simulator import tlv as tlvlib
+from simulator.apdu import APDUError, CommandAPDU
 from simulator.commands import command_name as card_command_name
 from simulator.sw import describe
 
@@ -25,15 +26,13 @@ def command_name(apdu: bytes) -> str:
 
 
 def _body(apdu: bytes) -> tuple[bytes, int | None]:
-    """(data field, Le) of a short APDU; Le None when absent."""
-    if len(apdu) <= 4:
-        return b"", None
-    if len(apdu) == 5:
-        return b"", apdu[4] or 256
-    lc = apdu[4]
-    data = apdu[5:5 + lc]
-    rest = apdu[5 + lc:]
-    return data, (rest[0] or 256) if rest else None
+    """(data field, Le) of a short APDU; Le None when absent; a malformed APDU shows its bytes
+    after the header as data."""
+    try:
+        parsed = CommandAPDU.parse(apdu)
+    except APDUError:
+        return bytes(apdu[4:]), None
+    return parsed.data or b"", parsed.le
 
 
 def parameters(apdu: bytes) -> str:

@@ -6,9 +6,10 @@ differing bytes marked, the status word's meaning and the response decoded as TL
 from __future__ import annotations
 
 from html import escape
+
+from simulator import tlv
 from simulator.sw import describe
 
-from .. import tlv
 from .writing import write_text
 from ..verdict import ORDER, CaseResult, StepResult, SuiteResult, Verdict
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..crypto import constant_time_equal, mac
+from ..defects import Defect
 from ..filesystem import EF
 from ..security import Condition, holds
 from ..sw import CardStatus
@@ -37,7 +38,7 @@ def binary_target(card, p1: int, p2: int) -> tuple[EF, int, bool]:
 
 
 def require(card, condition: Condition) -> None:
-    if not holds(condition, card.sec.status) and "missing-access-check" not in card.defects:
+    if not holds(condition, card.sec.status) and Defect.MISSING_ACCESS_CHECK not in card.defects:
         raise CardStatus(0x6982)
 
 
@@ -49,11 +50,11 @@ def tried(card, obj, check) -> bool:
     """
     if obj.tries is None:
         return check()
-    if "counter-not-decremented" not in card.defects:
+    if Defect.COUNTER_NOT_DECREMENTED not in card.defects:
         obj.tries = max(obj.tries - 1, 0)
         card.persist()
     ok = check()
-    if ok and obj.tries != obj.max_tries and "counter-not-reset" not in card.defects:
+    if ok and obj.tries != obj.max_tries and Defect.COUNTER_NOT_RESET not in card.defects:
         obj.tries = obj.max_tries
         card.persist()
     return ok
@@ -82,7 +83,7 @@ def key_ref(card, p2: int):
 
 def mac_ok(card, expected: bytes, given: bytes) -> bool:
     """Compare a MAC in constant time (the defect `mac-not-checked` accepts any)."""
-    return constant_time_equal(expected, given) or "mac-not-checked" in card.defects
+    return constant_time_equal(expected, given) or Defect.MAC_NOT_CHECKED in card.defects
 
 
 def mac_key(card, number: int):

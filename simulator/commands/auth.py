@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .. import crypto
+from .. import crypto, schemes
 from ..sw import CardStatus
-from . import command
+from ._declare import command
 from ._target import failed, key_ref, tried
 
 
@@ -42,10 +42,10 @@ def external_authenticate(card, apdu):
         raise CardStatus(0x6983)
     challenge = card.take_challenge()
     if key.scheme == "sm4-direct":
-        expected = crypto.sm4_direct_cryptogram(value, challenge)
+        expected = schemes.sm4_direct_cryptogram(value, challenge)
         given = data[:16]
     else:
-        expected = crypto.external_cryptogram(key.scheme, value, challenge, data[8:16])
+        expected = schemes.external_cryptogram(key.scheme, value, challenge, data[8:16])
         given = data[:8]
     if tried(card, key, lambda: crypto.constant_time_equal(expected, given)):
         card.sec.status.add(entry)
@@ -60,4 +60,4 @@ def internal_authenticate(card, apdu):
     data = apdu.data
     if key.role != "internal":
         raise CardStatus(0x6985)
-    return crypto.internal_authenticate(key.scheme, value, data[:8], data[8:16])
+    return schemes.internal_authenticate(key.scheme, value, data[:8], data[8:16])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..sw import CardStatus
-from . import command
+from ._declare import command
 from ._target import binary_target, require
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..sw import CardStatus
-from . import SSSE_TREE, command
+from ._declare import SSSE_TREE, command
 from ._target import secure_messaging
 
 

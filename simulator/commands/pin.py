@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from .. import crypto
+from .. import crypto, schemes
+from ..defects import Defect
 from ..sw import CardStatus
-from . import SSSE_TREE, command
+from ._declare import SSSE_TREE, command
 from ._target import failed, mac_error, mac_key, mac_ok, secure_messaging, tried
 
 
@@ -13,7 +14,7 @@ def _pin(card):
 
 
 def _valid(bcd: bytes, sizes=range(2, 7)) -> bool:
-    return len(bcd) in sizes and crypto.bcd_pin(bcd) is not None
+    return len(bcd) in sizes and schemes.bcd_pin(bcd) is not None
 
 
 @command("VERIFY", 0x00, 0x20, p1=0x00)
@@ -32,9 +33,9 @@ def verify(card, apdu):
         if "PIN" in card.sec.status:
             return None
         raise failed(pin)
-    if pin.blocked and "blocked-pin-still-verifies" not in card.defects:
+    if pin.blocked and Defect.BLOCKED_PIN_STILL_VERIFIES not in card.defects:
         raise CardStatus(0x6983)
-    if crypto.bcd_pin(data) is None:
+    if schemes.bcd_pin(data) is None:
         raise CardStatus(0x6A80)
     if tried(card, pin, lambda: crypto.constant_time_equal(pin.value, data)):
         card.sec.status.add("PIN")
@@ -43,16 +44,11 @@ def verify(card, apdu):
     raise failed(pin)
 
 
-@command("CHANGE PIN / RELOAD PIN", 0x80, 0x5E, data="required", where=SSSE_TREE)
-def change_or_reload_pin(card, apdu):
-    if (apdu.p1, apdu.p2) == (0x01, 0x00):
-        return _change_pin(card, apdu.data)
-    if (apdu.p1, apdu.p2) == (0x00, 0x00):
-        return _reload_pin(card, apdu.data)
-    raise CardStatus(0x6A86)
-
-
-def _change_pin(card, data: bytes):
+@command("CHANGE PIN", 0x80, 0x5E, data="required", where=SSSE_TREE, p1=0x01)
+def change_pin(card, apdu):
+    if apdu.p2 != 0x00:
+        raise CardStatus(0x6A86)
+    data = apdu.data
     if not 5 <= len(data) <= 13:
         raise CardStatus(0x6700)
     pin = _pin(card)
@@ -71,7 +67,11 @@ def _change_pin(card, data: bytes):
     return None
 
 
-def _reload_pin(card, data: bytes):
+@command("RELOAD PIN", 0x80, 0x5E, data="required", where=SSSE_TREE, p1=0x00)
+def reload_pin(card, apdu):
+    if apdu.p2 != 0x00:
+        raise CardStatus(0x6A86)
+    data = apdu.data
     if not 6 <= len(data) <= 10:
         raise CardStatus(0x6700)
     rpk = mac_key(card, 0x07)
@@ -95,7 +95,7 @@ def pin_unblock(card, apdu):
     pin = _pin(card)
     if enc:
         try:
-            pin.value = crypto.pin_unblock_dec(puk.algorithm, puk.versions[1], enc)
+            pin.value = schemes.pin_unblock_dec(puk.algorithm, puk.versions[1], enc)
         except ValueError:
             raise CardStatus(0x6A80) from None
     pin.tries = pin.max_tries

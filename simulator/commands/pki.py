@@ -1,14 +1,14 @@
 """PKI application (gen3), PIN and master-key commands (spec §4.19.1, .2, .8, .9, §5.4.9-§5.4.11):
 HASH PIN, VERIFY (PKI), CHANGE PIN with MAC, CHANGE MASTER KEY. The key commands live in
-pki_keys (imported here so that dispatch_table's `from . import pki` declares the whole family).
+pki_keys.
 """
 
 from __future__ import annotations
 
-from .. import crypto
+from .. import crypto, schemes
+from ..defects import Defect
 from ..sw import CardStatus
-from . import PKI_APP, command
-from . import pki_keys  # noqa: F401  (declares 8040, 80C9, 804E, 804A, 80C2)
+from ._declare import PKI_APP, command
 from ._target import failed, mac_ok, require, tried
 from .pki_keys import ADF1, ADMIN, USER
 
@@ -41,10 +41,10 @@ def verify_pki(card, apdu):
     if len(apdu.data) != 16:
         raise CardStatus(0x6700)
     pin, entry = _pin(card, apdu.p2)
-    if pin.blocked and "blocked-pin-still-verifies" not in card.defects:
+    if pin.blocked and Defect.BLOCKED_PIN_STILL_VERIFIES not in card.defects:
         raise CardStatus(0x6983)
     challenge = card.take_challenge()
-    expected = crypto.pki_verify_cryptogram(pin.value, challenge)
+    expected = schemes.pki_verify_cryptogram(pin.value, challenge)
     if tried(card, pin, lambda: crypto.constant_time_equal(expected, apdu.data)):
         card.sec.status.add(entry)
         return None
@@ -60,10 +60,10 @@ def change_pin_mac(card, apdu):
     if len(data) != 0x14:
         raise CardStatus(0x6700)
     pin, entry = _pin(card, apdu.p2)
-    if pin.blocked and "blocked-pin-still-verifies" not in card.defects:
+    if pin.blocked and Defect.BLOCKED_PIN_STILL_VERIFIES not in card.defects:
         raise CardStatus(0x6983)
     challenge = card.take_challenge()
-    key = crypto.pki_pin_key(pin.value)
+    key = schemes.pki_pin_key(pin.value)
     body, given = data[:16], data[16:]
     expected = crypto.sm4_mac(key, apdu.header + b"\x14" + body, crypto.r16(challenge))
     # The MAC is keyed by the current PIN, so a wrong MAC is a wrong PIN: it costs a try (PD-27).
@@ -71,7 +71,7 @@ def change_pin_mac(card, apdu):
         card.sec.status.discard(entry)
         raise failed(pin)
     try:  # only an authenticated BODY is looked at: 6A80 comes after a right MAC (§4.19.8)
-        new = crypto.open_pin_block(crypto.sm4_decrypt(key, body), 16, min_len=2, max_len=8)
+        new = schemes.open_pin_block(crypto.sm4_decrypt(key, body), 16, min_len=2, max_len=8)
     except ValueError:
         raise CardStatus(0x6A80) from None
     pin.value = new
@@ -101,7 +101,7 @@ def change_master_key(card, apdu):
     if not mac_ok(card, expected, given):
         raise CardStatus(0x6988)
     try:
-        attributes, new = crypto.open_pki_change_mk(old, body)
+        attributes, new = schemes.open_pki_change_mk(old, body)
     except ValueError:
         raise CardStatus(0x6A80) from None
     key.versions = {1: new}

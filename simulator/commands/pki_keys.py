@@ -1,5 +1,5 @@
 """PKI key commands (spec §4.19.3-§4.19.7): GENERATE SM2 KEY PAIR, EXPORT PUBLIC KEY, SM2 DECRYPT
-ENVELOPE, LOAD SM4 KEY, IMPORT KEY; and the data-object reading the PKI commands share.
+ENVELOPE, LOAD SM4 KEY, IMPORT KEY. Their data fields are read by `tlv.objects` (one shape per command).
 
 Order of checks (§4.3): P1/P2 (6A86), Lc (6700), referenced file (6A82), key content (6A88),
 import key (6985), access condition (6982), data content (6A80). A data field whose objects do not
@@ -12,7 +12,8 @@ from __future__ import annotations
 from .. import crypto, sm2
 from ..filesystem import TransparentEF
 from ..sw import CardStatus
-from . import PKI_APP, command
+from ..tlv import objects
+from ._declare import PKI_APP, command
 from ._target import require
 
 ADF1 = "PKI/SS.CERT.ADF1"
@@ -23,49 +24,6 @@ NEED_USER = (frozenset({USER}),)  # PD-27: 8040, 804E
 NEED_WRITE = {"either": (frozenset({USER}), frozenset({ADMIN})), "admin": (frozenset({ADMIN}),)}
 PUBLIC, PRIVATE = "public-key", "private-key"  # EF kinds of the profile (§2.6)
 SIGN_PUB, SIGN_PRIV, ENC_PUB, ENC_PRIV = 0x0012, 0x0013, 0x0014, 0x0015
-
-
-class TLVError(ValueError):
-    pass
-
-
-def parse_tlv(data: bytes) -> list[tuple[int, bytes]]:
-    """The data objects of a PKI data field: one-byte tag, BER length LL / 81 LL / 82 LL LL."""
-    out, i, n = [], 0, len(data)
-    while i < n:
-        if i + 2 > n:
-            raise TLVError("object header cut short")
-        tag, first = data[i], data[i + 1]
-        i += 2
-        if first < 0x80:
-            length = first
-        elif first in (0x81, 0x82):
-            size = first - 0x80
-            if i + size > n:
-                raise TLVError("length field cut short")
-            length = int.from_bytes(data[i:i + size], "big")
-            i += size
-        else:  # indefinite (80) or more than two length bytes: not a form the card takes
-            raise TLVError(f"length form {first:02X}")
-        if i + length > n:
-            raise TLVError("value runs past the data field")
-        out.append((tag, bytes(data[i:i + length])))
-        i += length
-    return out
-
-
-def objects(data: bytes, *shape: tuple[int, int | None]) -> list[bytes] | None:
-    """The values when data is exactly the objects of shape ((tag, length or None), ...) in order."""
-    try:
-        found = parse_tlv(data)
-    except TLVError:
-        return None
-    if len(found) != len(shape):
-        return None
-    for (tag, value), (want, length) in zip(found, shape):
-        if tag != want or (length is not None and len(value) != length):
-            return None
-    return [value for _, value in found]
 
 
 def key_file(card, fid: bytes, kind: str, only: int | None = None) -> TransparentEF:

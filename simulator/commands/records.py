@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ..defects import Defect
 from ..filesystem import CyclicEF
 from ..sw import CardStatus
-from . import command
+from ._declare import command
 from ._target import ef_by_sfi, require
 
 
@@ -23,7 +24,7 @@ def read_record(card, apdu):
     if number is None or number > len(ef.records):
         raise CardStatus(0x6A83)
     record = ef.records[number - 1]
-    if "short-le-before-access-check" in card.defects:  # the defect: 6Cxx judged before step 11
+    if Defect.SHORT_LE_BEFORE_ACCESS_CHECK in card.defects:  # the defect: 6Cxx judged before step 11
         card.check_le(apdu, len(record))
     require(card, ef.read_ac_of(number))
     card.check_le(apdu, len(record))  # after the access condition (R2-7, PD-38)

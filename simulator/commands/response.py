@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..sw import CardStatus
-from . import command
+from ._declare import command
 
 
 @command("GET RESPONSE", 0x00, 0xC0, data="none", own_le=True, in_blocked_app=True)

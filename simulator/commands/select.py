@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..codecs import build_fci
 from ..filesystem import DF, EF
 from ..sw import CardStatus
-from . import command
+from ._declare import command
 
 
 @command("SELECT", 0x00, 0xA4, in_blocked_app=True)

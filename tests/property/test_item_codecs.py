@@ -1,14 +1,13 @@
 """Properties of the data-item formats of spec §3.1 (simulator/items.py): an (GBK text padded with
 00 or 20), cn (BCD digits padded with F), b (binary), and the record a card builds from them (tag ‖
-length ‖ value) as the tester's BER-TLV reader (conformance/tlv.py) sees it."""
+length ‖ value) as the tester's BER-TLV reader (simulator/tlv.py) sees it."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conformance import tlv
-from simulator import Card, items
+from simulator import Card, items, tlv
 from simulator.samples import sample_image
 
 SETTINGS = settings(max_examples=150, deadline=None)

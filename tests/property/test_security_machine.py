@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from simulator import Card, crypto
+from simulator import Card, schemes
 
 SELECT_SSSE = "00A404000F7378312E73682EC9E7BBE1B1A3D5CF"
 
@@ -71,7 +71,7 @@ class CardModel(RuleBasedStateMachine):
     @rule(right=st.booleans())
     def external_authenticate(self, right):
         d = bytes(8)
-        c = crypto.external_cryptogram(self.scheme, self.k04, self.challenge or bytes(8), d) if right else bytes(8)
+        c = schemes.external_cryptogram(self.scheme, self.k04, self.challenge or bytes(8), d) if right else bytes(8)
         _, sw = self.send("0082000410" + (c + d).hex())
         if self.df == "MF":
             assert sw == 0x6A88  # no key 04 at the MF (PD-12)

@@ -1,4 +1,4 @@
-"""Properties of the tester's BER-TLV reader (conformance/tlv.py) against an independent encoder
+"""Properties of the tester's BER-TLV reader (simulator/tlv.py) against an independent encoder
 written here from ISO/IEC 8825-1 (tag: 1 byte, or xF 1F then bytes with b8 set on all but the last;
 length: short form below 128, else 81/82/83 and the big-endian length)."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from conformance import tlv
+from simulator import tlv
 
 SETTINGS = settings(max_examples=100, deadline=None)
 

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from simulator import Card, crypto
+from simulator import Card, schemes
 from simulator.apdu import CommandAPDU
 from simulator.image import save_image
 from simulator.samples import sample_image
@@ -54,7 +54,7 @@ def _prefix(card: Card, state: int, gen: int) -> None:
         challenge = card.transmit(bytes.fromhex("0084000008"))[:-2]
         key = bytes.fromhex(card.export_image()["keys"]["SSSE"]["04"]["value"])
         scheme = "sm4-session" if gen == 3 else "des-session"
-        c = crypto.external_cryptogram(scheme, key, challenge)
+        c = schemes.external_cryptogram(scheme, key, challenge)
         assert card.transmit(bytes.fromhex("0082000410") + c + challenge) == b"\x90\x00"
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from simulator import Card, crypto
-from simulator.commands import dispatch_table
+from simulator import Card, crypto, schemes
+from simulator.commands import ByP1, dispatch_table
 from simulator.samplekeys import sample_keys
 from simulator.samples import sample_image
-from simulator.specvectors import find_spec
+from specvectors import find_spec
 
 SPEC = find_spec()
 SPEC_TEXT = SPEC.read_text(encoding="utf-8")
@@ -147,10 +147,10 @@ def ext_auth(gen: int, df: str, ref: str, r: bytes, d: bytes | None = None, vers
     """EXTERNAL AUTHENTICATE APDU with the right cryptogram for challenge r (§5.4.2-§5.4.5)."""
     k = value if value is not None else key(gen, df, ref)
     if df in PKI_KEYS:
-        body = crypto.external_cryptogram("sm4-direct", k, r)
+        body = schemes.external_cryptogram("sm4-direct", k, r)
     else:
         d = crypto.r8(r) if d is None else d
-        body = crypto.external_cryptogram(scheme(gen), k, r, d) + d
+        body = schemes.external_cryptogram(scheme(gen), k, r, d) + d
     if version is not None:
         body += bytes([version])
     return f"008200{ref}" + lc(body)
@@ -167,7 +167,7 @@ def authenticate(card: Card, ref: str, df: str | None = None) -> str:
 
 
 def verify(card: Card, pin: str = PIN) -> str:
-    return sw(card, "00200000" + lc(crypto.pin_bcd(pin)))
+    return sw(card, "00200000" + lc(schemes.pin_bcd(pin)))
 
 
 def mac84(card: Card, header: str, body: bytes = b"", ref: str = "08", n: int = 8,
@@ -189,7 +189,7 @@ def block_application(card: Card, permanent: bool = False) -> None:
 def registered(cla: int, ins: int, p1: int | None = None) -> bool:
     """Whether the engine declares a command (the PKI family may land later)."""
     entry = dispatch_table().get(ins, {}).get(cla)
-    return entry is not None and (p1 is None or not isinstance(entry, dict) or p1 in entry)
+    return entry is not None and (p1 is None or not isinstance(entry, ByP1) or p1 in entry.by_p1)
 
 
 # --- spec tables ----------------------------------------------------------------------------

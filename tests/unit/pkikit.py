@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from simulator import Card
 from simulator.samples import sample_image
-from simulator.specvectors import load_spec_vectors
+from specvectors import load_spec_vectors
 
 pysmx_sm2 = pytest.importorskip("pysmx.SM2", reason="snowland-smx (test extra) not installed")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from simulator.apdu import APDUError, CommandAPDU, ResponseAPDU
+from simulator.apdu import APDUError, CommandAPDU
 
 
 @pytest.mark.parametrize("hex_,case,data,le", [
@@ -27,11 +27,3 @@ def test_malformed_names_offending_bytes(hex_, why):
     with pytest.raises(APDUError) as err:
         CommandAPDU.parse(bytes.fromhex(hex_))
     assert why in str(err.value) and (hex_.upper() or "(empty)") in str(err.value)
-
-
-def test_response_apdu():
-    r = ResponseAPDU.parse(bytes.fromhex("01029000"))
-    assert (r.data, r.sw, r.sw1, r.sw2) == (b"\x01\x02", 0x9000, 0x90, 0x00)
-    assert r.to_bytes() == bytes.fromhex("01029000")
-    with pytest.raises(APDUError):
-        ResponseAPDU.parse(b"\x90")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from cardkit import (PIN, SELECT_SSSE, challenge, make, ok, registered, rsp, select_df, send, sw, verify)
-from simulator import crypto
+from simulator import schemes
 from simulator.samplekeys import sample_keys
-from simulator.specvectors import SpecVector, load_spec_vectors
+from specvectors import SpecVector, load_spec_vectors
 
 VECTORS = [v for v in load_spec_vectors() if any(f.startswith("APDU") for f in v.fields)]
 PKI_PINS = {"123456": "81", "12345678": "00"}  # §3.8: PKI user / admin PIN of the gen3 sample
@@ -98,10 +98,10 @@ def test_vector_apdu_on_its_sample_card(v, gen, df):
 def _before(card, v: SpecVector) -> None:
     if v.type == "pki-change-mk":  # field flow: challenge, EXTERNAL AUTHENTICATE with MK, challenge
         r = challenge(card, 16)
-        ok(card, "0082000010" + crypto.sm4_direct_cryptogram(v.hex("OLDMK"), r).hex())
+        ok(card, "0082000010" + schemes.sm4_direct_cryptogram(v.hex("OLDMK"), r).hex())
     if v.type == "sm2-import":  # 804A and 80C2 need the admin PIN (PD-27)
         r = challenge(card, 16)
-        ok(card, "0020010010" + crypto.pki_verify_cryptogram(bytes.fromhex("12345678"), r).hex())
+        ok(card, "0020010010" + schemes.pki_verify_cryptogram(bytes.fromhex("12345678"), r).hex())
 
 
 def _after(card, v: SpecVector) -> None:
@@ -119,7 +119,7 @@ def _after(card, v: SpecVector) -> None:
     elif v.type == "pki-change-pin":
         r = challenge(card, 16)
         new = bytes.fromhex(f["NEW"])
-        assert sw(card, f"002001{PKI_PINS[f['OLD']]}10" + crypto.pki_verify_cryptogram(new, r).hex()) == "9000"
+        assert sw(card, f"002001{PKI_PINS[f['OLD']]}10" + schemes.pki_verify_cryptogram(new, r).hex()) == "9000"
     elif v.type == "sm2-import":
         ok(card, "00A40200020014")
         assert ok(card, "00B0000042")[2:] == v.hex("P2X") + v.hex("P2Y")

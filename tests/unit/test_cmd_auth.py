@@ -6,7 +6,7 @@ import pytest
 
 from cardkit import (Challenges, authenticate, challenge, ext_auth, image, key, make, ok, rsp, scheme,
                      select_df, send, sw)
-from simulator import Card, crypto
+from simulator import Card, crypto, schemes
 
 SSSE_EXT = ["00", "04", "0A"]
 DF_EXT = {"DF01": ["81", "83", "84", "85", "86", "87"], "DF03": ["81", "82", "83", "84", "85"],
@@ -284,7 +284,7 @@ R1R2 = bytes.fromhex("A1A2A3A4A5A6A7A8B1B2B3B4B5B6B7B8")
 
 
 def int_answer(gen: int) -> str:
-    return crypto.internal_authenticate(scheme(gen), key(gen, "SSSE", "01"), R1R2[:8], R1R2[8:]).hex().upper()
+    return schemes.internal_authenticate(scheme(gen), key(gen, "SSSE", "01"), R1R2[:8], R1R2[8:]).hex().upper()
 
 
 @pytest.mark.parametrize("gen", [1, 2, 3])

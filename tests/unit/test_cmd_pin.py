@@ -7,7 +7,7 @@ import pytest
 
 from cardkit import (algorithm, challenge, image, key, lc, mac84, make, ok, select_df, select_ef, sw,
                      verify)
-from simulator import crypto
+from simulator import crypto, schemes
 
 
 def at(gen: int = 2, df: str = "SSSE", pin: str | None = None, tries: int | None = None, **switches):
@@ -202,7 +202,7 @@ def test_change_pin_only_in_the_ssse_tree():
 # --- RELOAD PIN -------------------------------------------------------------------------------
 
 def reload_apdu(gen: int, new: str, mac_key: bytes | None = None) -> str:
-    pin = crypto.pin_bcd(new)
+    pin = schemes.pin_bcd(new)
     k = mac_key if mac_key is not None else key(gen, "SSSE", "07")
     return "805E0000" + lc(pin + crypto.mac(algorithm(gen), k, pin))  # zero ICV, no challenge (PD-19)
 
@@ -250,7 +250,7 @@ def test_reload_pin_wrong_key_is_6988():
 def unblock_apdu(card, new: str | None = None, n: int = 8, puk: bytes | None = None) -> str:
     gen = card.model.generation
     k = puk if puk is not None else key(gen, "SSSE", "06")
-    enc = crypto.pin_unblock_enc(algorithm(gen), k, crypto.pin_bcd(new)) if new else b""
+    enc = schemes.pin_unblock_enc(algorithm(gen), k, schemes.pin_bcd(new)) if new else b""
     return mac84(card, "84240000", enc, ref="06", n=n, value=puk)
 
 

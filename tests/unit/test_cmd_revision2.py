@@ -14,7 +14,7 @@ from cardkit import (ADF1_NAME, PKI_NAME, SPEC_TEXT, authenticate, block_applica
                      select_ssse, send, sw, verify)
 from conformance.card_under_test import CardUnderTest
 from conformance.compute import Context, fci
-from simulator import Card, crypto
+from simulator import Card, crypto, samplekeys, schemes
 from simulator.image import ImageError, parse_image
 from simulator.samples import sample_image
 
@@ -182,7 +182,7 @@ def pki_df(image: dict | None = None) -> Card:
 def test_pki_df_key_is_the_spec_value():
     m = re.search(r'`SM3\("SSC-DEMO-ROOT/PKI/00"\)\[0:16\]` = `([0-9A-F]{32})`', SPEC_TEXT)
     assert key(3, "PKI/DF", "00").hex().upper() == m.group(1)
-    assert crypto.sample_root_key("SSC-DEMO-ROOT/PKI/00").hex().upper() == m.group(1)
+    assert samplekeys.sample_root_key("SSC-DEMO-ROOT/PKI/00").hex().upper() == m.group(1)
     assert key(3, "PKI/DF", "00") != key(3, "PKI", "00")
 
 
@@ -218,7 +218,7 @@ def test_pki_df_external_authenticate_sw(apdu, expected):
 
 def change_mk(old: bytes, new: bytes, r: bytes, p2: int = 0, mac_key: bytes | None = None,
               plain: bytes | None = None) -> str:
-    body, tag = crypto.pki_change_mk(old, new, p2, r)
+    body, tag = schemes.pki_change_mk(old, new, p2, r)
     if plain is not None:  # a malformed PLAIN, encrypted and MACed with the old key
         body = crypto.sm4_encrypt(old, plain)
     if mac_key is not None or plain is not None:
@@ -316,12 +316,12 @@ def test_pin_unblock_malformed_body_wrong_mac_6988(gen):
 def test_pki_change_pin_malformed_body_wrong_mac_63cx():
     card = make(3)
     select_df(card, "ADF1")
-    user = crypto.pin_bcd("123456")
-    k = crypto.pki_pin_key(user)
+    user = schemes.pin_bcd("123456")
+    k = schemes.pki_pin_key(user)
     body = crypto.sm4_encrypt(k, bytes([9]) + bytes(15))  # L 9: malformed
     header = bytes.fromhex("845E018114")
     r = challenge(card, 16)
-    wrong = crypto.sm4_mac(crypto.pki_pin_key(crypto.pin_bcd("654321")), header + body, crypto.r16(r))
+    wrong = crypto.sm4_mac(schemes.pki_pin_key(schemes.pin_bcd("654321")), header + body, crypto.r16(r))
     assert sw(card, (header + body + wrong).hex()) == "63C2"  # the MAC first: a wrong PIN
     r = challenge(card, 16)
     right = crypto.sm4_mac(k, header + body, crypto.r16(r))

@@ -9,9 +9,10 @@ import warnings
 
 import pytest
 
-from simulator import crypto, gb11643
+from simulator import crypto, gb11643, samplekeys, schemes
+from simulator.atr import parse as atr_parse
 from simulator.samplekeys import SAMPLE_ATR, sample_keys
-from simulator.specvectors import find_spec
+from specvectors import find_spec
 
 H = bytes.fromhex
 
@@ -155,20 +156,20 @@ def test_mac_dispatch_uses_the_challenge():
 def test_session_schemes():
     k, r = SM4_KEY, H("1122334455667788")
     d = H("0011223344556677")
-    assert crypto.external_cryptogram("des-session", k, r) == crypto.des_session_cryptogram(k, r, r)
-    assert crypto.external_cryptogram("des-session", k, r, d) == crypto.des_encrypt(
+    assert schemes.external_cryptogram("des-session", k, r) == schemes.des_session_cryptogram(k, r, r)
+    assert schemes.external_cryptogram("des-session", k, r, d) == crypto.des_encrypt(
         crypto.tdes_encrypt(k, r), d)
-    assert crypto.external_cryptogram("sm4-session", k, r, d) == crypto.fold8(
+    assert schemes.external_cryptogram("sm4-session", k, r, d) == crypto.fold8(
         crypto.sm4_encrypt(crypto.sm4_encrypt(k, r + bytes(8)), d + bytes(8)))
     # a 4-byte challenge enters as R8 = challenge ‖ 00×4 (PD-11)
-    assert crypto.des_session_key(k, r[:4]) == crypto.des_session_key(k, r[:4] + bytes(4))
-    assert crypto.external_cryptogram("sm4-direct", k, r) == crypto.sm4_encrypt(k, r + bytes(8))
-    assert crypto.internal_authenticate("des-session", k, r, d) == crypto.des_session_cryptogram(k, r, d)
-    assert crypto.internal_authenticate("sm4-session", k, r, d) == crypto.sm4_session_cryptogram(k, r, d)
-    for bad in (lambda: crypto.external_cryptogram("des", k, r),
-                lambda: crypto.internal_authenticate("sm4-direct", k, r, d),
-                lambda: crypto.internal_authenticate("des-session", k, r[:4], d),
-                lambda: crypto.des_session_cryptogram(k, r, d[:4])):
+    assert schemes.des_session_key(k, r[:4]) == schemes.des_session_key(k, r[:4] + bytes(4))
+    assert schemes.external_cryptogram("sm4-direct", k, r) == crypto.sm4_encrypt(k, r + bytes(8))
+    assert schemes.internal_authenticate("des-session", k, r, d) == schemes.des_session_cryptogram(k, r, d)
+    assert schemes.internal_authenticate("sm4-session", k, r, d) == schemes.sm4_session_cryptogram(k, r, d)
+    for bad in (lambda: schemes.external_cryptogram("des", k, r),
+                lambda: schemes.internal_authenticate("sm4-direct", k, r, d),
+                lambda: schemes.internal_authenticate("des-session", k, r[:4], d),
+                lambda: schemes.des_session_cryptogram(k, r, d[:4])):
         with pytest.raises(ValueError):
             bad()
 
@@ -180,76 +181,76 @@ def test_constant_time_equal():
 
 
 def test_pin_bcd():
-    assert crypto.pin_bcd("123456") == H("123456")
-    assert crypto.pin_bcd("12345") == H("12345F")
-    assert crypto.pin_bcd("0") == H("0F")
+    assert schemes.pin_bcd("123456") == H("123456")
+    assert schemes.pin_bcd("12345") == H("12345F")
+    assert schemes.pin_bcd("0") == H("0F")
     for bad in ("", "12a4", "12 34", "１２３４", "-123"):
         with pytest.raises(ValueError):
-            crypto.pin_bcd(bad)
+            schemes.pin_bcd(bad)
     for pin in ("00", "1234", "12345", "123456789012", "9"):
-        assert crypto.bcd_pin(crypto.pin_bcd(pin)) == pin
+        assert schemes.bcd_pin(schemes.pin_bcd(pin)) == pin
     for bad in (b"", H("FF"), H("12A4"), H("1F34"), H("12FF"), H("F1"), H("1E")):
-        assert crypto.bcd_pin(bad) is None
+        assert schemes.bcd_pin(bad) is None
 
 
 def test_pin_blocks_round_trip_and_reject():
-    puk, new = TDES_KAT[0], crypto.pin_bcd("24681")
-    enc = crypto.pin_unblock_enc("3des", puk, new)
-    assert len(enc) == 8 and crypto.pin_unblock_dec("3des", puk, enc) == new
-    enc16 = crypto.pin_unblock_enc("sm4", SM4_KEY, new)
-    assert len(enc16) == 16 and crypto.pin_unblock_dec("sm4", SM4_KEY, enc16) == new
+    puk, new = TDES_KAT[0], schemes.pin_bcd("24681")
+    enc = schemes.pin_unblock_enc("3des", puk, new)
+    assert len(enc) == 8 and schemes.pin_unblock_dec("3des", puk, enc) == new
+    enc16 = schemes.pin_unblock_enc("sm4", SM4_KEY, new)
+    assert len(enc16) == 16 and schemes.pin_unblock_dec("sm4", SM4_KEY, enc16) == new
     for plain in (H("0412345680000000"),     # L does not match
                   H("0112800000000000"),     # L below 2
                   H("031234A680000000"),     # not BCD
                   H("0312345681000000")):    # bad padding
         with pytest.raises(ValueError):
-            crypto.pin_unblock_dec("3des", puk, crypto.tdes_encrypt(puk, plain))
+            schemes.pin_unblock_dec("3des", puk, crypto.tdes_encrypt(puk, plain))
     with pytest.raises(ValueError):
-        crypto.pin_unblock_enc("des", puk, new)
+        schemes.pin_unblock_enc("des", puk, new)
 
 
 def test_pki_change_pin_and_mk():
-    old, new, r = crypto.pin_bcd("12345678"), crypto.pin_bcd("87654321"), bytes(range(16))
-    body, mac = crypto.pki_change_pin(old, new, 0x00, r)
-    k = crypto.pki_pin_key(old)
+    old, new, r = schemes.pin_bcd("12345678"), schemes.pin_bcd("87654321"), bytes(range(16))
+    body, mac = schemes.pki_change_pin(old, new, 0x00, r)
+    k = schemes.pki_pin_key(old)
     assert k == crypto.sm3(old)[:16]
-    assert crypto.open_pin_block(crypto.sm4_decrypt(k, body), 16, 2, 8) == new
+    assert schemes.open_pin_block(crypto.sm4_decrypt(k, body), 16, 2, 8) == new
     assert mac == crypto.sm4_mac(k, H("845E010014") + body, r)
-    assert crypto.pki_change_pin(old, new, b"\x81", r)[1] != mac      # P2 is MACed
+    assert schemes.pki_change_pin(old, new, b"\x81", r)[1] != mac      # P2 is MACed
     with pytest.raises(ValueError):
-        crypto.pki_change_pin(old, bytes(15), 0, r)
+        schemes.pki_change_pin(old, bytes(15), 0, r)
     mk, nk = SM4_KEY, bytes(range(16))
-    body, mac = crypto.pki_change_mk(mk, nk, 0, r, attrs=H("010203"))
-    assert len(body) == 32 and crypto.open_pki_change_mk(mk, body) == (H("010203"), nk)
+    body, mac = schemes.pki_change_mk(mk, nk, 0, r, attrs=H("010203"))
+    assert len(body) == 32 and schemes.open_pki_change_mk(mk, body) == (H("010203"), nk)
     assert mac == crypto.sm4_mac(mk, H("84D4010024") + body, r)
     with pytest.raises(ValueError):
-        crypto.open_pki_change_mk(mk, crypto.sm4_encrypt(mk, crypto.pad80(b"\x12" + bytes(19), 16)))
+        schemes.open_pki_change_mk(mk, crypto.sm4_encrypt(mk, crypto.pad80(b"\x12" + bytes(19), 16)))
 
 
 def test_cardid_mac():
     data = H("440300D1560000055A3C1E01")
-    assert crypto.cardid_mac("3des", TDES_KAT[0], data) == crypto.retail_mac(TDES_KAT[0], data)
-    assert crypto.cardid_mac("sm4", SM4_KEY, data) == crypto.sm4_mac(SM4_KEY, data)
+    assert schemes.cardid_mac("3des", TDES_KAT[0], data) == crypto.retail_mac(TDES_KAT[0], data)
+    assert schemes.cardid_mac("sm4", SM4_KEY, data) == crypto.sm4_mac(SM4_KEY, data)
     with pytest.raises(ValueError):
-        crypto.cardid_mac("sm4", SM4_KEY, data + b"\0")
+        schemes.cardid_mac("sm4", SM4_KEY, data + b"\0")
 
 
 def test_diversification():
     f = H("430244035A3C1E02")
     nf = bytes(b ^ 0xFF for b in f)
     k = TDES_KAT[0]
-    assert crypto.diversify("3des", k, f) == crypto.tdes_encrypt(k, f) + crypto.tdes_encrypt(k, nf)
-    assert crypto.diversify("sm4", k, f) == crypto.sm4_encrypt(k, f + nf)
-    city = crypto.city_div("440300")
+    assert schemes.diversify("3des", k, f) == crypto.tdes_encrypt(k, f) + crypto.tdes_encrypt(k, nf)
+    assert schemes.diversify("sm4", k, f) == crypto.sm4_encrypt(k, f + nf)
+    city = schemes.city_div("440300")
     assert city == H("3434303330307378")
-    assert crypto.diversify_chain("sm4", k, city, f) == crypto.diversify(
-        "sm4", crypto.diversify("sm4", k, city), f)
+    assert schemes.diversify_chain("sm4", k, city, f) == schemes.diversify(
+        "sm4", schemes.diversify("sm4", k, city), f)
     for bad in ("44030", "44030X", "4403001"):
         with pytest.raises(ValueError):
-            crypto.city_div(bad)
+            schemes.city_div(bad)
     with pytest.raises(ValueError):
-        crypto.diversify("des", k, f)
-    assert crypto.sample_root_key("SSC-DEMO-ROOT/SSSE/04") == H("73ECD0E2FDDB55EE61A286C88A8CBA3E")
+        schemes.diversify("des", k, f)
+    assert samplekeys.sample_root_key("SSC-DEMO-ROOT/SSSE/04") == H("73ECD0E2FDDB55EE61A286C88A8CBA3E")
 
 
 HIST = H("0081005353430244035A3C1E02")
@@ -263,24 +264,25 @@ HIST = H("0081005353430244035A3C1E02")
     (H("3B00"), b"", False),
 ])
 def test_atr_parse_and_card_div(atr, hist, tck):
-    parsed_hist, parsed_tck = crypto.atr_parse(atr)
-    assert parsed_tck is tck
+    parsed = atr_parse(atr)
+    parsed_hist = parsed.historical
+    assert (parsed.tck is not None) is tck
     if hist is not None:
         assert parsed_hist == hist
     if len(parsed_hist) >= 8:
-        assert crypto.card_div(atr) == parsed_hist[-8:]
+        assert schemes.card_div(atr) == parsed_hist[-8:]
 
 
 def test_card_div_rules():
     t0 = H("3B6D0000") + HIST
-    assert crypto.card_div(t0) == H("430244035A3C1E02")
-    assert crypto.card_div(H("3BED000001") + HIST + H("11")) == crypto.card_div(t0)
+    assert schemes.card_div(t0) == H("430244035A3C1E02")
+    assert schemes.card_div(H("3BED000001") + HIST + H("11")) == schemes.card_div(t0)
     short_t0 = H("3B6500001122334455")                          # 5 historical bytes, no TCK
-    assert crypto.card_div(short_t0) == short_t0[-8:]
+    assert schemes.card_div(short_t0) == short_t0[-8:]
     for bad in (H("3B"), H("3B6D0000") + HIST[:-1], H("3B6D0000") + HIST + H("00"),
                 H("3B8D"), H("3B8501") + H("0102030405") + H("00")):   # last: 5 hist with TCK
         with pytest.raises(ValueError):
-            crypto.card_div(bad)
+            schemes.card_div(bad)
 
 
 def test_gb11643():
@@ -320,14 +322,14 @@ def test_sample_key_table_is_parsed():
 @pytest.mark.parametrize("row", TABLE, ids=[f"{r[0]}-{r[1]}" for r in TABLE])
 def test_sample_key_table_row(row):
     designation, p2, _role, root, *cards = row
-    assert crypto.sample_root_key(f"SSC-DEMO-ROOT/{designation}/{p2}").hex().upper() == root
+    assert samplekeys.sample_root_key(f"SSC-DEMO-ROOT/{designation}/{p2}").hex().upper() == root
     for gen, expected in zip((1, 2, 3), cards):
         keys = sample_keys(gen)[designation]
         if expected == "—":
             assert p2 not in keys
             continue
-        computed = crypto.diversify_chain("sm4" if gen == 3 else "3des", bytes.fromhex(root),
-                                          crypto.city_div("440300"), crypto.card_div(SAMPLE_ATR[gen]))
+        computed = schemes.diversify_chain("sm4" if gen == 3 else "3des", bytes.fromhex(root),
+                                          schemes.city_div("440300"), schemes.card_div(SAMPLE_ATR[gen]))
         assert computed.hex().upper() == expected
         assert keys[p2] == expected
 
@@ -341,7 +343,7 @@ def test_pki_master_key():
     m = re.search(r'`SM3\("SSC-DEMO-ROOT/SS\.CERT\.ADF1/00"\)\[0:16\]` =\s*`([0-9A-F]{32})`', _SPEC_TEXT)
     assert m
     assert sample_keys(3)["PKI"] == {"00": m.group(1)}
-    assert crypto.sample_root_key("SSC-DEMO-ROOT/SS.CERT.ADF1/00").hex().upper() == m.group(1)
+    assert samplekeys.sample_root_key("SSC-DEMO-ROOT/SS.CERT.ADF1/00").hex().upper() == m.group(1)
     assert "PKI" not in sample_keys(1) and "PKI" not in sample_keys(2)
 
 
@@ -356,8 +358,8 @@ def test_sample_keys_shape():
             "SSSE": ssse + (["0D"] if gen == 3 else []), **refs}
         assert all(re.fullmatch(r"[0-9A-F]{32}", h) for d in keys.values() for h in d.values())
     # keys outside the §5.5 table follow the same rule
-    root = crypto.sample_root_key("SSC-DEMO-ROOT/DF03/82")
-    assert sample_keys(2)["DF03"]["82"] == crypto.diversify_chain(
+    root = samplekeys.sample_root_key("SSC-DEMO-ROOT/DF03/82")
+    assert sample_keys(2)["DF03"]["82"] == schemes.diversify_chain(
         "3des", root, bytes.fromhex("3434303330307378"), bytes.fromhex("430244035A3C1E02")).hex().upper()
     # a caller cannot spoil the cached keys
     sample_keys(1)["SSSE"]["00"] = "spoiled"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator import Card, crypto
+from simulator import Card, crypto, schemes
 from simulator.defects import DEFECTS
 from simulator.samples import sample_image
 
@@ -15,7 +15,7 @@ def _auth(key_hex: str, ref: str = "04"):
     """Steps that authenticate with a gen2 key: GET CHALLENGE then the right cryptogram."""
     def steps(card):
         ch = card.transmit(bytes.fromhex("0084000008"))[:-2]
-        c = crypto.external_cryptogram("des-session", bytes.fromhex(key_hex), ch)
+        c = schemes.external_cryptogram("des-session", bytes.fromhex(key_hex), ch)
         return card.transmit(bytes.fromhex(f"008200{ref}10") + c + ch)
     return steps
 
@@ -24,7 +24,7 @@ def _replay(key_hex: str):
     """Authenticate, then send the very same EXTERNAL AUTHENTICATE again."""
     def steps(card):
         ch = card.transmit(bytes.fromhex("0084000008"))[:-2]
-        apdu = bytes.fromhex("0082000410") + crypto.external_cryptogram("des-session", bytes.fromhex(key_hex), ch) + ch
+        apdu = bytes.fromhex("0082000410") + schemes.external_cryptogram("des-session", bytes.fromhex(key_hex), ch) + ch
         return card.transmit(apdu) + card.transmit(apdu)
     return steps
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from cardkit import SPEC_TEXT, ext_auth, key
-from simulator import Card, crypto
+from simulator import Card, schemes
 from simulator.samples import sample_image
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "field-compat.md"
@@ -128,7 +128,7 @@ def _prepare(row: Row, switches: dict) -> Card:
         elif prep.startswith("PIN "):
             p2, pin = PKI_PINS[prep.split()[1]]
             r = bytes.fromhex(_ok(card, "0084000010", why))
-            _ok(card, f"002001{p2:02X}10" + crypto.pki_verify_cryptogram(crypto.pin_bcd(pin), r).hex(), why)
+            _ok(card, f"002001{p2:02X}10" + schemes.pki_verify_cryptogram(schemes.pin_bcd(pin), r).hex(), why)
         elif prep.startswith("key "):
             ref = prep.split()[1]
             holder = {"ADF1": "PKI", "PKI": "PKI/DF"}.get(row.df, "SSSE" if not int(ref, 16) & 0x80 else row.df)

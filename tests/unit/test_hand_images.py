@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from simulator import Card, crypto
+from simulator import Card, crypto, schemes
 from simulator.image import ImageError
 
 SSSE_NAME = "7378312E73682EC9E7BBE1B1A3D5CF"
@@ -59,7 +59,7 @@ def authenticate(card: Card, gen: int, ref: str, key: str) -> None:
     challenge, sw = send(card, "0084000008")
     assert sw == 0x9000
     scheme = "sm4-session" if gen == 3 else "des-session"
-    c = crypto.external_cryptogram(scheme, bytes.fromhex(key), challenge)
+    c = schemes.external_cryptogram(scheme, bytes.fromhex(key), challenge)
     _, sw = send(card, f"008200{ref}10{c.hex()}{challenge.hex()}")
     assert sw == 0x9000
 
@@ -127,7 +127,7 @@ def test_write_flow_persists_and_is_guarded(tmp_path, gen):
     # a replayed challenge is rejected: the same cryptogram twice
     challenge, _ = send(card, "0084000008")
     scheme = "sm4-session" if gen == 3 else "des-session"
-    apdu = f"0082000410{crypto.external_cryptogram(scheme, bytes.fromhex(K04[gen]), challenge).hex()}{challenge.hex()}"
+    apdu = f"0082000410{schemes.external_cryptogram(scheme, bytes.fromhex(K04[gen]), challenge).hex()}{challenge.hex()}"
     assert send(card, apdu)[1] == 0x9000
     assert send(card, apdu)[1] == 0x6984
     # wrong cryptograms: 63C2, 63C1, 63C0, then 6983, and the counter survives a reload
@@ -156,7 +156,7 @@ def test_pin_blocks_after_three_and_stays_blocked(tmp_path, gen):
     # RELOAD PIN: new PIN and MAC with the RPK, zero ICV; unblocks
     algorithm = "sm4" if gen == 3 else "3des"
     rpk = bytes.fromhex(RPK.get(gen, RPK[2]))
-    new = crypto.pin_bcd("2468")
+    new = schemes.pin_bcd("2468")
     assert send(card, f"805E0000{len(new) + 4:02X}{new.hex()}" + "00000000")[1] == 0x6988
     assert send(card, f"805E0000{len(new) + 4:02X}{new.hex()}{crypto.mac(algorithm, rpk, new).hex()}")[1] == 0x9000
     card = Card.from_image(path)
@@ -167,7 +167,7 @@ def test_pin_blocks_after_three_and_stays_blocked(tmp_path, gen):
         send(card, "00200000021111")
     assert send(card, "00200000022468")[1] == 0x6983
     puk = bytes.fromhex(PUK.get(gen, PUK[2]))
-    enc = crypto.pin_unblock_enc(algorithm, puk, crypto.pin_bcd("135790"))
+    enc = schemes.pin_unblock_enc(algorithm, puk, schemes.pin_bcd("135790"))
     challenge, _ = send(card, "0084000008")
     header = bytes.fromhex("84240000") + bytes([len(enc) + 4])
     mac = crypto.mac(algorithm, puk, header + enc, challenge)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from simulator import Card, crypto
+from simulator import Card, crypto, schemes
 from simulator.image import load_image, parse_image
 from cardkit import PIN, authenticate, image, lc, make, ok, select_df, send, sw, verify
 
@@ -86,7 +86,7 @@ def test_acceptance_on_a_card_made_by_sscard_card_new(tmp_path):
     key82 = bytes.fromhex(entry["value"] if isinstance(entry, dict) else entry)
     ok(card, "00A4000002DF03")
     r = ok(card, "0084000008")
-    body = crypto.external_cryptogram("des-session", key82, r, crypto.r8(r)) + crypto.r8(r)
+    body = schemes.external_cryptogram("des-session", key82, r, crypto.r8(r)) + crypto.r8(r)
     assert sw(card, "0082008210" + body.hex()) == "9000"
     assert send(card, "00B279C829")[1] == "9000"
 

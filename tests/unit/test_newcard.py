@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from simulator import Card, crypto, gb11643, items
+from simulator import Card, gb11643, items, schemes
 from simulator.image import load_image, save_image
 from simulator.newcard import REGIONS, new_image
 from simulator.samples import sample_image
@@ -71,8 +71,8 @@ def test_card_issuer_data(made):
     algorithm = "sm4" if generation == 3 else "3des"
     other = "3des" if generation == 3 else "sm4"
     irk = _key(image, "SSSE", "01")
-    assert crypto.cardid_mac(algorithm, irk, cid[:12]) == cid[12:]
-    assert crypto.cardid_mac(other, irk, cid[:12]) != cid[12:]
+    assert schemes.cardid_mac(algorithm, irk, cid[:12]) == cid[12:]
+    assert schemes.cardid_mac(other, irk, cid[:12]) != cid[12:]
     assert ef05["03"] == f"{generation}.00" and ef05["02"] == "1"
     assert len(ef05["07"]) == 9 and ef05["07"][0].isupper() and ef05["07"][1:].isdigit()
     issue = dt.datetime.strptime(ef05["05"], "%Y%m%d").date()
@@ -151,7 +151,7 @@ def _authenticate(card, image) -> None:
     challenge = card.transmit(bytes.fromhex("0084000008"))
     assert challenge[-2:] == b"\x90\x00"
     c = challenge[:8]
-    body = crypto.external_cryptogram("sm4-session", _key(image, "SSSE", "0A"), c, c) + c
+    body = schemes.external_cryptogram("sm4-session", _key(image, "SSSE", "0A"), c, c) + c
     assert card.transmit(bytes.fromhex("0082000A10") + body) == b"\x90\x00"
 
 

@@ -13,7 +13,7 @@ from smartcard.scard import SCARD_LEAVE_CARD, SCARD_RESET_CARD, SCARD_UNPOWER_CA
 from smartcard.System import readers  # noqa: E402
 
 from simulator import Card  # noqa: E402
-from simulator.echo import ECHO_ATR, EchoCard  # noqa: E402
+from benchmarks.echo import ECHO_ATR, EchoCard  # noqa: E402
 from simulator.pcsc_reader import (  # noqa: E402
     READER_NAME,
     EmulatedReader,

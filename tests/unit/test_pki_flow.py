@@ -14,7 +14,7 @@ from asn1crypto.algos import DSASignature
 
 from simulator import Card, certs
 from simulator.image import ImageError, load_image, save_image
-from simulator.pki_personalise import sample_pki_image
+from simulator.samples import sample_pki_image
 from simulator.samples import PKI_SEED, sample_image
 from sscard.pki_issue import PersonalisationError, personalise_pki
 from pkikit import (ADF1_NAME, ADMIN, ENV, GOOD_MK, IMP, MK, PKI_NAME, USER, V, Forced, blank_image, card_at,

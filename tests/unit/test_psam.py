@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from cardkit import rsp
 
-from simulator import crypto
+from simulator import crypto, schemes
+from simulator.atr import parse as atr_parse
 from simulator.psam import Psam, command_name
 from simulator.samplekeys import sample_key
 
@@ -56,7 +57,7 @@ def test_atr_of_both_transports_pd_t01():
     assert t0.hex().upper() == "3B6C00000081005353435053414D0001"
     assert t1.hex().upper() == "3BEC0000010081005353435053414D000121"
     for atr in (t0, t1):
-        hist, _ = crypto.atr_parse(atr)
+        hist = atr_parse(atr).historical
         assert hist == bytes.fromhex("008100") + b"SSCPSAM" + b"\x00\x01"
     tck = 0
     for b in t1[1:]:
@@ -225,13 +226,13 @@ def test_bf_de_sets_w_for_each_form():
     p = des_app("BFDE481210" + DIV_G2)                               # Lc 10: W = K_card (3DES)
     assert fetch(p, "80FA000008" + r.hex()) == crypto.tdes_encrypt(k04_g2, r).hex().upper()
     p = des_app(INIT_G2_K04)                                         # Lc 18: W = 3DES(K, PF), DES
-    sk = crypto.des_session_key(k04_g2, r)
+    sk = schemes.des_session_key(k04_g2, r)
     assert fetch(p, "80FA000008" + r.hex()) == crypto.des_encrypt(sk, r).hex().upper()
     p = sm4_app("BFDE481210" + DIV_G3)                               # Lc 10: W = K_card (SM4)
     block = r + bytes(8)
     assert fetch(p, "80FA000010" + block.hex()) == crypto.sm4_encrypt(k04_g3, block).hex().upper()
     p = sm4_app("BFDE481220" + DIV_G3 + block.hex())                 # Lc 20: W = SM4(K, PF)
-    assert fetch(p, "80FA000010" + block.hex()) == crypto.sm4_session_x(k04_g3, r, r).hex().upper()
+    assert fetch(p, "80FA000010" + block.hex()) == schemes.sm4_session_x(k04_g3, r, r).hex().upper()
 
 
 @pytest.mark.parametrize("setup, apdu, sw", [
@@ -319,7 +320,7 @@ def test_80fa_mac_three_kinds():
     assert mac == crypto.retail_mac(sample_key(2, "SSSE", "06"), msg, icv).hex().upper()
     # single-DES CBC-MAC, 8-byte W (after a process factor)
     p = des_app("BFDE481618" + DIV_G2 + "0102030405060708")
-    w = crypto.des_session_key(sample_key(2, "SSSE", "06"), bytes.fromhex("0102030405060708"))
+    w = schemes.des_session_key(sample_key(2, "SSSE", "06"), bytes.fromhex("0102030405060708"))
     blocks = crypto.pad80(msg + bytes(5), 8)                                   # two blocks
     y = icv
     for i in range(0, len(blocks), 8):

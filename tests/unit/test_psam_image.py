@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cardkit import rsp
 
-from simulator import crypto
+from simulator import crypto, schemes
 from simulator.image import ImageError
 from simulator.psam import Psam
 
@@ -37,7 +37,7 @@ keys:
     assert rsp(p, "00A4040006D15600000590") == "6F088406D156000005909000"
     assert rsp(p, "BFDE481610" + DIV_G2) == "6A88"                        # dropped by null
     assert rsp(p, "BFDE481210" + DIV_G2) == "9000"                        # the image's root
-    k_card = crypto.diversify_chain("3des", bytes.fromhex(ROOT), bytes.fromhex(DIV_G2[16:]),
+    k_card = schemes.diversify_chain("3des", bytes.fromhex(ROOT), bytes.fromhex(DIV_G2[16:]),
                                     bytes.fromhex(DIV_G2[:16]))
     assert rsp(p, "80FA000008" + "00" * 8) == crypto.tdes_encrypt(k_card, bytes(8)).hex().upper() + "9000"
 

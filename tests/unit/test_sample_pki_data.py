@@ -7,7 +7,7 @@ import yaml
 
 from simulator import certs, sm2
 from simulator.certs import test_ca as sample_ca
-from simulator.pki_personalise import SAMPLE_PKI
+from simulator.samples import SAMPLE_PKI
 from sscard.pki_issue import personalise_sample
 
 ADF1 = "PKI/SS.CERT.ADF1/"

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from simulator import Card, crypto
+from simulator import Card, crypto, schemes
 from simulator.image import save_image
 from simulator.samples import sample_image
 
@@ -43,7 +43,7 @@ def _all_reads(card: Card) -> list[bytes]:
         for ref, value in (image["keys"].get("SSSE", {}) if df.app == "SSSE" else {}).items():
             value = value["value"] if isinstance(value, dict) else value
             ch = t(bytes.fromhex("0084000008"))[:-2]
-            c = crypto.external_cryptogram(algorithm, bytes.fromhex(value), ch)
+            c = schemes.external_cryptogram(algorithm, bytes.fromhex(value), ch)
             answer = t(bytes.fromhex(f"008200{ref}10") + c + ch)
             # the reads below are only "authenticated" if this worked: external keys must
             # answer 9000, the others (internal, MAC keys) 6985, never a wrong cryptogram
@@ -96,7 +96,7 @@ def test_cryptograms_and_macs_are_compared_in_constant_time(monkeypatch):
     t = card.transmit
     t(SSSE)
     ch = t(bytes.fromhex("0084000008"))[:-2]
-    c = crypto.external_cryptogram("des-session", bytes.fromhex(keys["04"]["value"]), ch)
+    c = schemes.external_cryptogram("des-session", bytes.fromhex(keys["04"]["value"]), ch)
     assert t(bytes.fromhex("0082000410") + c + ch) == b"\x90\x00"
     assert (c, c) in calls or any(c in pair for pair in calls)
     calls.clear()
@@ -119,7 +119,7 @@ def test_image_files_are_created_0600(tmp_path):
 
 
 def test_vpcd_client_refuses_other_hosts_than_loopback():
-    from simulator.echo import EchoCard
+    from benchmarks.echo import EchoCard
     from simulator.vpcd import VirtualReaderSlot
     with pytest.raises(ValueError):
         VirtualReaderSlot(EchoCard(), host="192.0.2.7")

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from simulator import sm2
-from simulator.specvectors import load_spec_vectors
+from specvectors import load_spec_vectors
 
 pysmx_sm2 = pytest.importorskip("pysmx.SM2", reason="snowland-smx (test extra) not installed")
 

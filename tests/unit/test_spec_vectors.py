@@ -10,9 +10,10 @@ import re
 
 import pytest
 
-from simulator import crypto, gb11643
+from simulator import crypto, gb11643, samplekeys, schemes
+from simulator.atr import parse as atr_parse
 from simulator.samplekeys import SAMPLE_ATR, SAMPLE_REGION, sample_key, sample_keys
-from simulator.specvectors import (SpecVector, SpecVectorError, find_spec, load_spec_vectors,
+from specvectors import (SpecVector, SpecVectorError, find_spec, load_spec_vectors,
                                    parse_vectors)
 
 SPEC = find_spec()
@@ -98,13 +99,13 @@ def _sm3(v):
 def _session_ext(v):
     sm4 = v.v.type.startswith("sm4")
     k, r, d = v.hex("K"), v.hex("R"), v.hex("D")
-    v.expect("SK", (crypto.sm4_session_key if sm4 else crypto.des_session_key)(k, r))
+    v.expect("SK", (schemes.sm4_session_key if sm4 else schemes.des_session_key)(k, r))
     if sm4:
-        v.expect("X", crypto.sm4_session_x(k, r, d))
-    c = crypto.external_cryptogram("sm4-session" if sm4 else "des-session", k, r, d)
+        v.expect("X", schemes.sm4_session_x(k, r, d))
+    c = schemes.external_cryptogram("sm4-session" if sm4 else "des-session", k, r, d)
     v.expect("C", c)
     if d == r:                                  # PSAM flows: D defaults to the challenge
-        assert crypto.external_cryptogram("sm4-session" if sm4 else "des-session", k, r) == c
+        assert schemes.external_cryptogram("sm4-session" if sm4 else "des-session", k, r) == c
     ref = v.key_ref()
     v.expect("APDU", bytes([0, 0x82, 0, ref, 0x11 if sm4 else 0x10]) + c + d + (b"\x01" if sm4 else b""))
     v.sample_card_key(f"{ref:02X}")
@@ -114,10 +115,10 @@ def _session_ext(v):
 def _session_int(v):
     sm4 = v.v.type.startswith("sm4")
     k, r1, r2 = v.hex("K"), v.hex("R1"), v.hex("R2")
-    v.expect("SK", (crypto.sm4_session_key if sm4 else crypto.des_session_key)(k, r1))
+    v.expect("SK", (schemes.sm4_session_key if sm4 else schemes.des_session_key)(k, r1))
     if sm4:
-        v.expect("X", crypto.sm4_session_x(k, r1, r2))
-    v.expect("OUT", crypto.internal_authenticate("sm4-session" if sm4 else "des-session", k, r1, r2))
+        v.expect("X", schemes.sm4_session_x(k, r1, r2))
+    v.expect("OUT", schemes.internal_authenticate("sm4-session" if sm4 else "des-session", k, r1, r2))
     ref = v.key_ref()
     v.expect("APDU", bytes([0, 0x88, 0, ref, 0x10]) + r1 + r2)
     v.sample_card_key(f"{ref:02X}")
@@ -125,8 +126,8 @@ def _session_int(v):
 
 @checker("sm4-direct-ext")
 def _sm4_direct(v):
-    out = crypto.external_cryptogram("sm4-direct", v.hex("K"), v.hex("R"))
-    assert out == crypto.sm4_direct_cryptogram(v.hex("K"), v.hex("R"))
+    out = schemes.external_cryptogram("sm4-direct", v.hex("K"), v.hex("R"))
+    assert out == schemes.sm4_direct_cryptogram(v.hex("K"), v.hex("R"))
     v.expect("OUT", out)
     v.expect("APDU", bytes.fromhex("0082000010") + out)
     if "PKI-MK" in v.v.name:
@@ -179,20 +180,20 @@ def _pin_unblock(v):
     algorithm, block = ("3des", 8) if v.v.type.endswith("des") else ("sm4", 16)
     enc = b""
     if "NEW" in v:
-        k, new = v.hex("K"), crypto.pin_bcd(v.text("NEW"))
+        k, new = v.hex("K"), schemes.pin_bcd(v.text("NEW"))
         v.expect("PLAIN", crypto.pad80(bytes([len(new)]) + new, block))
-        enc = crypto.pin_unblock_enc(algorithm, k, new)
+        enc = schemes.pin_unblock_enc(algorithm, k, new)
         v.expect("ENC", enc)
         plain = (crypto.tdes_encrypt if block == 8 else crypto.sm4_encrypt)(k, v.hex("PLAIN"))
         assert plain == enc
-        assert crypto.pin_unblock_dec(algorithm, k, enc) == new
+        assert schemes.pin_unblock_dec(algorithm, k, enc) == new
     _cla84_mac(v, algorithm, bytes([0x84, 0x24, 0, 0, len(enc) + 4]) + enc)
 
 
 @checker("reload-pin-des", "reload-pin-sm4")
 def _reload_pin(v):
     algorithm, zero = ("3des", "ICV") if v.v.type.endswith("des") else ("sm4", "IV")
-    k, new = v.hex("K"), crypto.pin_bcd(v.text("NEW"))
+    k, new = v.hex("K"), schemes.pin_bcd(v.text("NEW"))
     v.expect(zero, bytes(8 if algorithm == "3des" else 16))   # RELOAD PIN: zero ICV (§5.4.7)
     mac = crypto.mac(algorithm, k, new)
     v.expect("MAC", mac)
@@ -202,14 +203,14 @@ def _reload_pin(v):
 
 @checker("ssse-verify")
 def _ssse_verify(v):
-    pin = crypto.pin_bcd(v.text("PIN"))
-    assert crypto.bcd_pin(pin) == v.text("PIN")
+    pin = schemes.pin_bcd(v.text("PIN"))
+    assert schemes.bcd_pin(pin) == v.text("PIN")
     v.expect("APDU", bytes([0, 0x20, 0, 0, len(pin)]) + pin)
 
 
 @checker("ssse-change-pin")
 def _ssse_change_pin(v):
-    data = crypto.pin_bcd(v.text("OLD")) + b"\xff" + crypto.pin_bcd(v.text("NEW"))
+    data = schemes.pin_bcd(v.text("OLD")) + b"\xff" + schemes.pin_bcd(v.text("NEW"))
     v.expect("APDU", bytes([0x80, 0x5E, 1, 0, len(data)]) + data)
 
 
@@ -221,9 +222,9 @@ def _pki_pin_ref(v) -> int:
 
 @checker("pki-verify")
 def _pki_verify(v):
-    pin, r = crypto.pin_bcd(v.text("PIN")), v.hex("R")
+    pin, r = schemes.pin_bcd(v.text("PIN")), v.hex("R")
     v.expect("H", crypto.sm3(pin))
-    ct = crypto.pki_verify_cryptogram(pin, r)
+    ct = schemes.pki_verify_cryptogram(pin, r)
     assert ct == crypto.sm4_encrypt(v.hex("H")[:16], r)
     v.expect("CT", ct)
     v.expect("APDU", bytes([0, 0x20, 1, _pki_pin_ref(v), 0x10]) + ct)
@@ -231,11 +232,11 @@ def _pki_verify(v):
 
 @checker("pki-change-pin")
 def _pki_change_pin(v):
-    old, new, r, p2 = (crypto.pin_bcd(v.text("OLD")), crypto.pin_bcd(v.text("NEW")),
+    old, new, r, p2 = (schemes.pin_bcd(v.text("OLD")), schemes.pin_bcd(v.text("NEW")),
                        v.hex("R"), _pki_pin_ref(v))
-    v.expect("K", crypto.pki_pin_key(old))
+    v.expect("K", schemes.pki_pin_key(old))
     v.expect("PLAIN", crypto.pad80(bytes([len(new)]) + new, 16))
-    body, mac = crypto.pki_change_pin(old, new, p2, r)
+    body, mac = schemes.pki_change_pin(old, new, p2, r)
     assert body == crypto.sm4_encrypt(v.hex("K"), v.hex("PLAIN"))
     v.expect("BODY", body)
     macdata = bytes([0x84, 0x5E, 1, p2, 0x14]) + body
@@ -243,7 +244,7 @@ def _pki_change_pin(v):
     assert crypto.sm4_mac(v.hex("K"), macdata, crypto.r16(r)) == mac
     v.expect("MAC", mac)
     v.expect("APDU", macdata + mac)
-    assert crypto.open_pin_block(crypto.sm4_decrypt(v.hex("K"), body), 16, 2, 8) == new
+    assert schemes.open_pin_block(crypto.sm4_decrypt(v.hex("K"), body), 16, 2, 8) == new
 
 
 @checker("pki-change-mk")
@@ -251,7 +252,7 @@ def _pki_change_mk(v):
     old, new, r = v.hex("OLDMK"), v.hex("NEWMK"), v.hex("R")
     v.expect("OLDMK", bytes.fromhex(sample_keys(3)["PKI"]["00"]))    # the gen3 sample MK
     v.expect("PLAIN", crypto.pad80(b"\x13\x00\x00\x00" + new, 16))
-    body, mac = crypto.pki_change_mk(old, new, 0x00, r)
+    body, mac = schemes.pki_change_mk(old, new, 0x00, r)
     assert body == crypto.sm4_encrypt(old, v.hex("PLAIN"))
     v.expect("BODY", body)
     macdata = bytes([0x84, 0xD4, 1, 0x00, 0x24]) + body
@@ -259,14 +260,14 @@ def _pki_change_mk(v):
     assert crypto.sm4_mac(old, macdata, crypto.r16(r)) == mac
     v.expect("MAC", mac)
     v.expect("APDU", macdata + mac)
-    assert crypto.open_pki_change_mk(old, body) == (b"\0\0\0", new)
+    assert schemes.open_pki_change_mk(old, body) == (b"\0\0\0", new)
 
 
 @checker("cardid-mac-des", "cardid-mac-sm4")
 def _cardid(v):
     data = v.hex("DATA")
     assert data[0:3] == bytes.fromhex(SAMPLE_REGION) and data[3:8] == bytes.fromhex("D156000005")
-    mac = crypto.cardid_mac("3des" if v.v.type.endswith("des") else "sm4", v.hex("K"), data)
+    mac = schemes.cardid_mac("3des" if v.v.type.endswith("des") else "sm4", v.hex("K"), data)
     v.expect("MAC", mac)
     v.expect("CARDID", data + mac)
     v.sample_card_key(ROLE_KEY[v.v.type])
@@ -279,7 +280,7 @@ def _cardid(v):
 def _div(v):
     f = v.hex("F")
     v.expect("NOTF", bytes(b ^ 0xFF for b in f))
-    v.expect("OUT", crypto.diversify(v.v.type[4:], v.hex("K"), f))
+    v.expect("OUT", schemes.diversify(v.v.type[4:], v.hex("K"), f))
 
 
 @checker("div-chain-3des", "div-chain-sm4")
@@ -287,12 +288,12 @@ def _div_chain(v):
     algorithm, gen = v.v.type[10:], v.generation
     assert gen and algorithm == ("sm4" if gen == 3 else "3des")
     label = v.text("LABEL")
-    root = crypto.sample_root_key(label)
+    root = samplekeys.sample_root_key(label)
     v.expect("ROOT", root)
-    v.expect("CITYDIV", crypto.city_div(SAMPLE_REGION))
-    v.expect("KCITY", crypto.diversify(algorithm, root, v.hex("CITYDIV")))
-    v.expect("CARDDIV", crypto.card_div(SAMPLE_ATR[gen]))
-    kcard = crypto.diversify_chain(algorithm, root, v.hex("CITYDIV"), v.hex("CARDDIV"))
+    v.expect("CITYDIV", schemes.city_div(SAMPLE_REGION))
+    v.expect("KCITY", schemes.diversify(algorithm, root, v.hex("CITYDIV")))
+    v.expect("CARDDIV", schemes.card_div(SAMPLE_ATR[gen]))
+    kcard = schemes.diversify_chain(algorithm, root, v.hex("CITYDIV"), v.hex("CARDDIV"))
     v.expect("KCARD", kcard)
     _, designation, p2 = label.split("/")
     assert sample_key(gen, designation, p2) == kcard
@@ -312,10 +313,10 @@ def _atr(v):
     for b in body[1:]:
         tck ^= b
     v.expect("ATR_T1", body + bytes([tck]))
-    assert crypto.atr_parse(t0) == (hist, False)
-    assert crypto.atr_parse(body + bytes([tck])) == (hist, True)
-    v.expect("CARDDIV", crypto.card_div(t0))
-    assert crypto.card_div(body + bytes([tck])) == crypto.card_div(t0) == hist[-8:]
+    assert (atr_parse(t0).historical, atr_parse(t0).tck) == (hist, None)
+    assert (atr_parse(body + bytes([tck])).historical, atr_parse(body + bytes([tck])).tck) == (hist, tck)
+    v.expect("CARDDIV", schemes.card_div(t0))
+    assert schemes.card_div(body + bytes([tck])) == schemes.card_div(t0) == hist[-8:]
 
 
 @checker("sm2-decrypt")

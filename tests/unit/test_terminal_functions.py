@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from simulator import Card, crypto
+from simulator import Card, samplekeys
 from simulator.psam import Psam
 from terminal import (CardAuthError, CardMismatchError, ParamError, PinBlockedError, PinEntryError, PinError,
                       PsamError, Terminal, ldt33)
@@ -152,7 +152,7 @@ def test_psam_profiles_give_their_codes():
 
 
 def test_a_card_whose_internal_answer_is_wrong_is_minus_21():
-    other_root = crypto.sample_root_key("SSC-DEMO-ROOT/SSSE/99")
+    other_root = samplekeys.sample_root_key("SSC-DEMO-ROOT/SSSE/99")
     term = Terminal(Card.builtin("gen2"), psam=Psam(roots={0x10: other_root}), rng=os.urandom)
     with pytest.raises(CardAuthError) as caught:
         term.read_card_bas(1)

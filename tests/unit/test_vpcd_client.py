@@ -9,7 +9,7 @@ import time
 import pytest
 
 from simulator import vpcd
-from simulator.echo import ECHO_ATR, EchoCard
+from benchmarks.echo import ECHO_ATR, EchoCard
 from simulator.vpcd import VirtualReaderSlot
 
 ATR_POLL = b"\x04"
