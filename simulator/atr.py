@@ -1,5 +1,6 @@
-"""The ATR (ISO/IEC 7816-3 §8): the one parser and builder, used by the card, the tester, the
-terminal and the TUI.
+"""The ATR (ISO/IEC 7816-3 §8): the one parser and builder, used by the card, the PC/SC reader
+and the tester's transports (the protocol), the terminal and the schemes (historical bytes, cardDiv)
+and `sscard card show`.
 
 TS ‖ T0 ‖ interface bytes (TAi TBi TCi TDi, each TDi announcing the next group) ‖ historical
 bytes ‖ TCK (present as soon as a TDi names a protocol other than T=0). TCK is read, not
@@ -45,6 +46,13 @@ class _InterfaceBytes(Construct):
                 if group.get(name) is not None:
                     stream_write(stream, bytes([group[name]]), 1, path)
         return obj
+
+
+def _xor(data: bytes) -> int:
+    out = 0
+    for b in data:
+        out ^= b
+    return out
 
 
 def _needs_tck(groups) -> bool:
@@ -108,10 +116,7 @@ class ATR:
     def tck_ok(self) -> bool | None:
         if self.tck is None:
             return None
-        check = 0
-        for b in self.raw[1:]:
-            check ^= b
-        return check == 0
+        return _xor(self.raw[1:]) == 0  # T0 … TCK XOR to zero
 
 
 def parse(atr: bytes) -> ATR:
@@ -147,10 +152,7 @@ def build(historical: bytes, interface: list[dict] | None = None, ts: int = 0x3B
     body = ATRBody.build({"ts": ts, "t0": {}, "interface": groups, "historical": bytes(historical)})
     if not _needs_tck(groups):
         return body
-    tck = 0
-    for b in body[1:]:
-        tck ^= b
-    return body + bytes([tck])
+    return body + bytes([_xor(body[1:])])
 
 
 def for_card(generation: int, card_id: bytes, transport: str = "t0") -> bytes:

@@ -6,7 +6,7 @@ import pytest
 
 from cardkit import (Challenges, authenticate, challenge, ext_auth, image, key, make, ok, rsp, scheme,
                      select_df, send, sw)
-from simulator import Card, crypto, schemes
+from simulator import Card, schemes
 
 SSSE_EXT = ["00", "04", "0A"]
 DF_EXT = {"DF01": ["81", "83", "84", "85", "86", "87"], "DF03": ["81", "82", "83", "84", "85"],
