@@ -27,6 +27,8 @@ from pathlib import Path
 
 import click
 
+from simulator.atr import ssc_fields
+
 from .card_under_test import CardUnderTest
 from .runner import DEFAULT_TIMEOUT, Runner
 from .textsafe import console as textsafe_console, markup_safe, printable
@@ -224,10 +226,8 @@ class _PsamTransport(EmulatedTransport):
 
 def _generation_from_atr(atr: bytes) -> str:
     """Project ATR template (spec §6): "SSC" then the generation byte; gen2 when unknown."""
-    marker = atr.find(b"SSC")
-    if marker != -1 and marker + 3 < len(atr) and atr[marker + 3] in (1, 2, 3):
-        return f"gen{atr[marker + 3]}"
-    return "gen2"
+    fields = ssc_fields(atr)
+    return f"gen{fields.generation}" if fields is not None and fields.generation in (1, 2, 3) else "gen2"
 
 
 def _run_with_progress(console, runner: Runner, label: str):

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from construct import (
-    BitStruct, Byte, Bytes, Const, Construct, Container, ListContainer, Nibble, Rebuild, Struct, StreamError,
-    stream_read, stream_write, this,
+    BitStruct, Byte, Bytes, Const, ConstError, Construct, Container, ListContainer, Nibble, Rebuild, StreamError,
+    Struct, stream_read, stream_write, this,
 )
 
 _FIELDS = (("ta", 0x1), ("tb", 0x2), ("tc", 0x4), ("td", 0x8))  # presence bits of Y (T0 / TDi high nibble)
@@ -134,6 +134,16 @@ def parse(atr: bytes) -> ATR:
     if len(atr) != expected:
         raise ValueError(f"ATR length {len(atr)} does not match its T0/TDi (expected {expected}): {atr.hex().upper()}")
     return ATR(atr, groups, bytes(body.historical), atr[-1] if _needs_tck(groups) else None)
+
+
+def ssc_fields(atr: bytes):
+    """generation, region and serial from an ATR with the project's historical bytes (§6), or
+    None for any other ATR (a physical card's own, one that does not parse)."""
+    try:
+        historical = parse(atr).historical
+        return SSCHistorical.parse(historical) if len(historical) == SSCHistorical.sizeof() else None
+    except (ValueError, ConstError):
+        return None
 
 
 def protocols(atr: bytes) -> list[int]:

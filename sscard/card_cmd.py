@@ -193,10 +193,8 @@ def _show_card_id(console, card_) -> None:
         check = "[green]matches the IRK[/green]"
     else:
         check = "[red]does NOT match the IRK[/red]"
-    try:
-        atr_serial = atr.parse(card_.atr).historical[-4:]
-    except ValueError:
-        atr_serial = b""
+    fields = atr.ssc_fields(card_.atr)
+    atr_serial = fields.serial if fields is not None else b""
     link = "ATR carries the serial" if atr_serial == cid[8:12] else "[yellow]ATR does not carry the serial[/yellow]"
     rid = cid[3:8].hex().upper()
     console.print(f"card identification code {cid.hex().upper()}: region {cid[0:3].hex().upper()}, "

@@ -68,6 +68,9 @@ def test_atr_template_matches_spec_vectors(gen):
     assert t1.hex().upper() == vec.fields["ATR_T1"]
     assert atr.parse(t1).tck_ok and atr.parse(t1).protocols == [1] and atr.parse(t0).protocols == [0]
     assert atr.parse(t0).historical == atr.parse(t1).historical
+    fields = atr.ssc_fields(t1)
+    assert (fields.generation, fields.region, fields.serial) == (gen, card_id[0:2], card_id[8:12])
+    assert atr.ssc_fields(bytes.fromhex("3B0300AABBCC")) is None and atr.ssc_fields(t0[:-1]) is None
 
 
 def test_atr_parse_names_what_does_not_fit():
