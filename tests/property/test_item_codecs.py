@@ -29,11 +29,9 @@ def test_an_is_gbk_padded_to_the_length_and_decodes_back(text, extra, pad):
 
 
 @SETTINGS
-@given(text=GBK_TEXT.filter(lambda t: t), pad=PADS)
+@given(text=GBK_TEXT.filter(lambda t: len(t.encode("gbk")) >= 2), pad=PADS)
 def test_an_longer_than_its_length_is_refused_naming_the_format(text, pad):
     n = len(text.encode("gbk")) - 1
-    if n < 1:
-        return
     with pytest.raises(items.ItemError, match=f"an{n} item is {n + 1} bytes in GBK, longer than {n}"):
         items.encode(f"an{n}", text, pad)
 
