@@ -111,12 +111,45 @@ def test_a_truncated_object_is_a_clean_tlv_error_and_describe_shows_nothing(tree
 
 @SETTINGS
 @given(data=st.binary(max_size=200))
-def test_any_bytes_parse_or_raise_tlv_error_only(data):
-    try:
-        parsed = tlv.parse(data)
-    except tlv.TLVError:
-        assert tlv.describe(data) == []
+def test_any_bytes_read_as_far_as_they_decode_and_parse_is_read_or_its_error(data):
+    reading = tlv.read(data)
+    kept = encode([(p.tag, p.value) for p in reading.items])
+    assert data.startswith(kept)  # the objects read are exactly the bytes before the stop
+    if reading.complete:
+        assert reading.stopped_at is None and _padding(data[len(kept):])  # only padding skipped
+        assert tlv.parse(data) == reading.items and len(tlv.describe(data)) >= len(reading.items)
         return
-    kept = encode([(p.tag, p.value) for p in parsed])
-    assert data.startswith(kept) and _padding(data[len(kept):])  # nothing but padding is skipped
-    assert len(tlv.describe(data)) >= len(parsed)
+    assert reading.stopped_at == len(kept) and isinstance(reading.error, tlv.TLVError)
+    assert tlv.describe(data) == []
+    try:
+        tlv.parse(data)
+    except tlv.TLVError as exc:
+        assert str(exc) == str(reading.error) and f"(at byte {exc.offset})" in str(exc)
+    else:
+        raise AssertionError("parse accepted what read stopped on")
+
+
+@SETTINGS
+@given(tag=_tag(False), value=st.one_of(st.binary(max_size=20), st.binary(max_size=20).map(lambda b: b * 30)))
+def test_encode_is_the_ber_encoding_and_header_reads_it_back(tag, value):
+    data = tlv.encode(tag, value)
+    assert data == encode([(tag, value)])
+    assert tlv.encode_length(len(value)) == ber_length(len(value))
+    assert tlv.header(data) == (tag, len(value), len(data) - len(value))
+    assert tlv.total_length(data + b"more") == len(data)
+    if len(tag) == 1:
+        assert tlv.total_length(data, tag[0]) == len(data) and tlv.total_length(data, tag[0] ^ 1) is None
+
+
+@SETTINGS
+@given(values=st.lists(st.tuples(st.integers(0x01, 0x1E), st.binary(max_size=300)), min_size=1, max_size=4),
+       wrong=st.integers(0, 3))
+def test_objects_takes_exactly_the_declared_shape(values, wrong):
+    data = b"".join(bytes([t]) + ber_length(len(v)) + v for t, v in values)
+    shape = [(t, len(v)) for t, v in values]
+    assert tlv.objects(data, *shape) == [v for _, v in values]
+    assert tlv.objects(data, *[(t, None) for t, _ in values]) == [v for _, v in values]
+    i = wrong % len(values)
+    other_tag = shape[:i] + [(shape[i][0] ^ 0x20, shape[i][1])] + shape[i + 1:]
+    assert tlv.objects(data, *other_tag) is None
+    assert tlv.objects(data, *shape[:-1]) is None and tlv.objects(data + b"\x01", *shape) is None
