@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator import crypto, items, schemes
+from simulator.codecs import build_fci
 from simulator.layout import declared_efs
 
 from .card_under_test import CardUnderTest, MissingSecret
@@ -289,14 +290,10 @@ def fci(ctx: Context, df) -> bytes:
     label = {"SS.CERT.ADF1": "ADF1", "PKI/SS.CERT.ADF1": "ADF1"}.get(str(df).upper(), str(df).upper())
     name = bytes.fromhex(DF_NAMES[label])
     switches = ctx.card.image.get("switches") or {}
-    body = b"\x84" + bytes([len(name)]) + name
-    if label == "SSSE":
-        body += bytes.fromhex("A5038801") + bytes([int(str(switches.get("dir_sfi", "0B")), 16)])
+    dir_sfi = int(str(switches.get("dir_sfi", "0B")), 16) if label == "SSSE" else None
     extras = switches.get("fci_extra") or {}
     aliases = {"ADF1": ("SS.CERT.ADF1", "PKI/SS.CERT.ADF1"), "PKI": ("PKI",)}.get(label, (label, f"SSSE/{label}"))
-    body += _b(next((extras[a] for a in aliases if a in extras), ""), "fci_extra")
-    length = bytes([len(body)]) if len(body) < 0x80 else bytes([0x81, len(body)])
-    return b"\x6F" + length + body
+    return build_fci(name, dir_sfi, _b(next((extras[a] for a in aliases if a in extras), ""), "fci_extra"))
 
 
 def psam_out(ctx: Context, algorithm, index, factors, p1, data) -> bytes:

@@ -5,7 +5,29 @@ own examples `(bytes, value)` beside it, and tests/unit/test_codec_examples.py c
 
 from __future__ import annotations
 
-from construct import Byte, Bytes, Const, GreedyBytes, Int16ub, Optional, Prefixed, Struct
+from construct import (
+    Byte, Bytes, Const, Construct, GreedyBytes, Int16ub, Optional, Prefixed, Struct, stream_read, stream_write,
+)
+
+from .tlv import encode_length
+
+
+class _BerLength(Construct):
+    """A BER length (7816-4 §5.2): one byte below 80, else 81 LL / 82 LL LL."""
+
+    def _parse(self, stream, context, path):
+        first = stream_read(stream, 1, path)[0]
+        if first < 0x80:
+            return first
+        return int.from_bytes(stream_read(stream, first & 0x7F, path), "big")
+
+    def _build(self, obj, stream, context, path):
+        stream_write(stream, encode_length(obj), len(encode_length(obj)), path)
+        return obj
+
+
+BerLength = _BerLength()
+BER_LENGTH_EXAMPLES = [(b"\x7F", 0x7F), (b"\x81\x80", 0x80), (b"\x82\x01\x00", 0x100)]
 
 # A record of a TLV record EF (§2.7): tag(1) ‖ len(1) ‖ value; the value's format (an/cn/b) is the
 # item's, from the profile (items.decode).
@@ -35,8 +57,10 @@ _FCIBody = Struct(
     "dir" / Optional(Struct(Const(b"\xA5\x03\x88\x01"), "sfi" / Byte)),
     "extra" / GreedyBytes,
 )
-FCI = Struct(Const(b"\x6F"), "body" / Prefixed(Byte, _FCIBody))
+FCI = Struct(Const(b"\x6F"), "body" / Prefixed(BerLength, _FCIBody))
 FCI_EXAMPLES = [
+    (bytes.fromhex("6F8184840C504B492EC9E7BBE1B1A3D5CF") + bytes(118),   # a long fci_extra: 81 LL
+     {"body": {"df_name": bytes.fromhex("504B492EC9E7BBE1B1A3D5CF"), "dir": None, "extra": bytes(118)}}),
     (bytes.fromhex("6F16840F7378312E73682EC9E7BBE1B1A3D5CFA50388010B"),
      {"body": {"df_name": bytes.fromhex("7378312E73682EC9E7BBE1B1A3D5CF"), "dir": {"sfi": 0x0B}, "extra": b""}}),
     (bytes.fromhex("6F088406D15600000500"),
@@ -79,6 +103,7 @@ PrivateKeyImport = Struct("file" / _ref(0xC2), Const(b"\xCB\x20"), "wrapped" / B
 PRIVATE_KEY_IMPORT_EXAMPLES = [(bytes.fromhex("C2020015CB20") + _Y, {"file": {"fid": 0x15}, "wrapped": _Y})]
 
 CODECS = {
+    "BerLength": (BerLength, BER_LENGTH_EXAMPLES),
     "Record": (Record, RECORD_EXAMPLES),
     "FCI": (FCI, FCI_EXAMPLES),
     "SM2PublicKey": (SM2PublicKey, SM2_PUBLIC_KEY_EXAMPLES),

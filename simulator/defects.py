@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from . import schemes
+import construct
+
+from . import codecs, schemes
 
 class Defect(StrEnum):
     """A named defect; its value is the name a card image uses. Checks test members
@@ -122,11 +124,10 @@ def _body_first(card, raw: bytes, response: bytes) -> bytes:
 
 
 def _strip_dir(card, response: bytes) -> bytes:
-    if Defect.FCI_WITHOUT_DIR not in card.defects or not response.startswith(b"\x6F"):
+    if Defect.FCI_WITHOUT_DIR not in card.defects:
         return response
-    data = response[:-2]
-    i = data.find(b"\xA5\x03\x88\x01")
-    if i < 0:
+    try:
+        fci = codecs.FCI.parse(response[:-2])
+    except construct.ConstructError:  # not an FCI: nothing to strip
         return response
-    body = data[2:i] + data[i + 6:]
-    return b"\x6F" + bytes([len(body)]) + body + response[-2:]
+    return codecs.build_fci(fci.body.df_name, None, fci.body.extra) + response[-2:]

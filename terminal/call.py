@@ -5,6 +5,7 @@ the card, uses the PSAM slot when needed")."""
 from __future__ import annotations
 
 from simulator import atr
+from simulator.codecs import record_item
 
 from .errors import ApduError, CardMismatchError, ParamError, PsamError, ReaderError, TerminalError
 from .psam import RK_INDEX, PsamKeys, PsamSession
@@ -73,7 +74,8 @@ class Call:
             if exc.sw in (0x6982, 0x6A83):
                 return b""
             raise
-        return raw[2:2 + raw[1]] if len(raw) >= 2 else b""
+        item = record_item(raw, lenient=True)
+        return item[1] if item is not None else b""
 
     def check_card(self, card_id: str, card_no: str) -> None:
         """pCardInfo against EF05 rec 1 and rec 7 (-22); rec 7 needs RKSSSE on gen3."""
