@@ -69,7 +69,7 @@ def test_a_written_report_reads_back_as_the_same_run(run):
         [(e.kind, e.command) for c in run.cases for s in c.steps for e in s.exchanges]
 
 
-@SETTINGS
+@settings(max_examples=20, deadline=None)
 @given(many=st.lists(runs(st.sampled_from(["gen1", "gen2", "gen3", "reader-a"])), min_size=2, max_size=3,
                      unique_by=lambda r: r.card))
 def test_a_report_of_several_cards_reads_back_card_by_card(many):
