@@ -71,7 +71,8 @@ class CaseItem(pytest.Item):
             pytest.xfail(printable(result.reason or "inconclusive"))
 
     def reportinfo(self):
-        return self.path, max(self.case.line - 1, 0), f"{self.case.id}[{self.card.label}]"
+        # not the item's name: pytest would show a name that ends the node id with its dots as ::
+        return self.path, max(self.case.line - 1, 0), f"{self.case.id} [{self.card.label}]"
 
 
 class VectorFile(pytest.File):

@@ -4,6 +4,7 @@ collection per case and card, -k and markers, verdicts as outcomes, reports, ine
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import pytest
@@ -183,3 +184,21 @@ def test_a_broken_vector_file_is_named_with_its_line(pytester, vectors):
     result = run(pytester, vectors, "--sscard-builtin", "gen2")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "broken.yaml:" in result.stderr.str()
+
+
+def test_under_xdist_each_reader_runs_on_its_own_worker(pytester, vectors):
+    """Readers nobody serves: every case is an ERROR, but the -v lines show where each ran."""
+    result = pytester.runpytest_subprocess(*QUIET, "--sscard-vectors", str(vectors), "-n", "2", "-v",
+                                           "--sscard-reader", "no reader A", "--sscard-reader", "no reader B")
+    result.assert_outcomes(errors=8)
+    out = result.stdout.str()
+    ran = re.findall(r"\[(gw\d)\][^\n]*?::SSC\.TRY\.00\d\[(no_reader_[AB])\]", out)
+    assert len(ran) == 8
+    assert {label: {gw for gw, seen in ran if seen == label} for label in ("no_reader_A", "no_reader_B")} \
+        == {"no_reader_A": {"gw0"}, "no_reader_B": {"gw1"}}
+
+
+def test_dist_each_is_refused_with_readers(pytester, vectors):
+    result = run(pytester, vectors, "-n", "2", "--dist", "each", "--sscard-reader", "no reader A")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--dist each" in result.stderr.str()
