@@ -149,7 +149,9 @@ class Conformance:
             if not gathered:
                 continue
             cases = sorted(gathered["cases"].values(), key=lambda c: self.order.get(c["id"], len(self.order)))
-            provenance = dict(gathered["provenance"] or {"card": {"label": card.label}})
+            unopened = {"card": {"label": card.source if card.kind == "reader" else card.label},
+                        "reader": card.source if card.kind == "reader" else ""}  # as a run would name it
+            provenance = dict(gathered["provenance"] or unopened)
             provenance.update(ended=prov.now(), deselected=len(self.suite.cases) - len(cases))
             label = (provenance.get("card") or {}).get("label") or card.label
             out.append(from_dict({"provenance": provenance, "cases": cases, "summary": {"card": label}},

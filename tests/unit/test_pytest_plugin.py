@@ -188,9 +188,14 @@ def test_a_broken_vector_file_is_named_with_its_line(pytester, vectors):
 
 def test_under_xdist_each_reader_runs_on_its_own_worker(pytester, vectors):
     """Readers nobody serves: every case is an ERROR, but the -v lines show where each ran."""
+    report = pytester.path / "r.json"
     result = pytester.runpytest_subprocess(*QUIET, "--sscard-vectors", str(vectors), "-n", "2", "-v",
-                                           "--sscard-reader", "no reader A", "--sscard-reader", "no reader B")
+                                           "--sscard-reader", "no reader A", "--sscard-reader", "no reader B",
+                                           "--sscard-json", str(report))
     result.assert_outcomes(errors=8)
+    cases = json.loads(report.read_text(encoding="utf-8"))["cases"]  # gathered from both workers
+    assert sorted((c["card"], c["id"], c["verdict"]) for c in cases) == sorted(
+        (card, f"SSC.TRY.00{n}", "ERROR") for card in ("no reader A", "no reader B") for n in range(1, 5))
     out = result.stdout.str()
     ran = re.findall(r"\[(gw\d)\][^\n]*?::SSC\.TRY\.00\d\[(no_reader_[AB])\]", out)
     assert len(ran) == 8
