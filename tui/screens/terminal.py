@@ -150,8 +150,7 @@ class TerminalScreen(Screen):
 
     def on_unmount(self) -> None:
         self._pin_done.set()  # a worker waiting on the PIN pad gives up
-        for _target, transport in self._open.values():
-            close_quietly(transport)
+        self._release(lambda target: True)
 
     # --- choices --------------------------------------------------------------------------
 
@@ -294,18 +293,24 @@ class TerminalScreen(Screen):
         except TargetError as exc:  # 读卡器连接错: the reader or image cannot be opened
             outcome = Outcome(function, -11, str(exc))
         except Exception as exc:  # a reader gone mid-call: show it, reopen both slots next time
-            for _target, transport in self._open.values():
-                close_quietly(transport)
-            self._open.clear()
+            self._release(lambda target: True)
             outcome = Outcome(function, None, f"{type(exc).__name__}: {exc}")
+        # A reader is closed after each call, as LD/T 33 closes the device; emulations stay (their state).
+        self._release(lambda target: target.kind == "pcsc")
         outcome.trace = trace
         self.app.call_from_thread(self._show, outcome, params)
+
+    def _release(self, which) -> None:
+        for slot, (target, transport) in list(self._open.items()):
+            if which(target):
+                close_quietly(transport)
+                del self._open[slot]
 
     def _traced(self, slot: str, target: Target, trace: list[Exchange]) -> TracedSlot:
         return TracedSlot(self._slot(slot, target), lambda command, response: trace.append(Exchange(slot, command, response)))
 
     def _slot(self, slot: str, target: Target):
-        """The open transport of a slot, opened on first use and kept while the choice stays."""
+        """The open transport of a slot, opened on first use; an emulation is kept while it stays chosen."""
         opened = self._open.get(slot)
         if opened and opened[0] == target:
             return opened[1]
