@@ -13,4 +13,5 @@ Rooms (one idea each):
     verdict.py, events.py          verdicts, results, progress events
     provenance.py, reports/        provenance; JSON, JUnit, HTML, apdu4j (+ apdutool reader)
     cli_run.py                     `sscard run`, `sscard vectors check|from-session`
+    pytest_plugin.py, pytest_*.py  the vectors as pytest items (entry point pytest11); reports/batch.py merges runs
 """
