@@ -117,6 +117,7 @@ async def test_a_psam_without_rkssse_on_gen3_shows_the_code_and_its_message():
         assert app.screen.outcome.code == -2203
         assert "iReadCardBas → -2203" in result(app)
         assert "PSAM卡内没有RKSSSE密钥" in result(app)
+        assert "SW 6A88 " in result(app) and "6A88 6A88" not in result(app)  # the PSAM's refusal, once
         assert field_values(app) == {}  # nothing decoded from a failed call
 
 

@@ -342,7 +342,7 @@ class TerminalScreen(Screen):
             result = Text.assemble((f"{name} → 0", "bold green"), "\n",
                                    (printable(outcome.text) or "(empty pOutInfo: done)", "bold"))
         else:
-            sw = f"   SW {outcome.sw:04X} {decode.sw_text(outcome.sw).plain}" if outcome.sw is not None else ""
+            sw = f"   SW {decode.sw_text(outcome.sw).plain}" if outcome.sw is not None else ""
             code = "error" if outcome.code is None else str(outcome.code)
             result = Text.assemble((f"{name} → {code}", "bold red"), "\n", (printable(outcome.text), "red"), (sw, "dim"),
                                    ("\n" + printable(outcome.detail) if outcome.detail else "", "dim"))
