@@ -10,6 +10,8 @@ import ast
 import functools
 import operator
 
+from . import reasons
+
 VARIABLES = {
     "generation": "card generation, 1, 2 or 3",
     "transport": "response mode of the card, 't0' or 't1'",
@@ -50,10 +52,10 @@ class Applicability:
         return bool(_eval(self._tree, context))
 
     def why_not(self, context: dict) -> str:
-        """Why the case does not apply (for the verdict's reason)."""
+        """Why the case does not apply, in plain words (the verdict's reason, conformance/reasons.py)."""
         if not self._names_target and context.get("target", CARD_TARGET) != CARD_TARGET:
-            return f"a card case, and the target is a {context['target']}"
-        return self.text
+            return f"a card case; the target is {reasons.target_words(context['target'])}"
+        return reasons.why_not(self._tree, context, _eval)
 
     def mentions(self, name: str) -> bool:
         """Whether the expression names the constant `name` (the runner restores the card after a

@@ -40,7 +40,7 @@ def build(suite, card, transport, *, image_path: str | None = None, selection: s
     return {
         "tool": {"name": "sscard", "version": tool_version(), "python": platform.python_version(),
                  "platform": platform.platform(terse=True)},
-        "suite": {"version": suite.version, "git": _git_commit(files), "files": files,
+        "suite": {"version": suite.version, "git": _git_commit(files), "sha256": vectors_hash(files), "files": files,
                   "cases": len(suite.cases)},
         "card": {"label": card.label, "image": image, "image_sha256": image_hash,
                  "generation": card.generation, "transport": card.transport, "features": sorted(card.features),
@@ -52,6 +52,13 @@ def build(suite, card, transport, *, image_path: str | None = None, selection: s
         "started": started or now(),
         "ended": None,
     }
+
+
+def vectors_hash(files: dict) -> str:
+    """One sha256 over every vector file's name and sha256 (in name order): the suite's fingerprint,
+    the same wherever the vectors are checked out."""
+    listing = "".join(f"{name}\0{digest}\n" for name, digest in sorted((Path(p).name, d) for p, d in files.items()))
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def _atr(transport) -> str:

@@ -91,7 +91,7 @@ class Runner:
         if self._dead:
             return _verdict_only(case, Verdict.INCONCLUSIVE, f"not run: {self._dead}")
         if not case.applies.evaluate(context):
-            return _verdict_only(case, Verdict.NOT_APPLICABLE, f"not applicable: {case.applies.why_not(context)}")
+            return _verdict_only(case, Verdict.NOT_APPLICABLE, case.applies.why_not(context))
         result = yield from self._run_case(case)
         self._blame_earlier_case(result)
         if case.applies.mentions(DESTRUCTIVE):
