@@ -12,6 +12,8 @@ Rooms (one idea each):
     case_run.py, runner.py         one case; the suite run as events, with timeouts and faults
     verdict.py, events.py          verdicts, results, progress events
     provenance.py, reports/        provenance; JSON, JUnit, HTML, apdu4j (+ apdutool reader)
-    cli_run.py                     `sscard run`, `sscard vectors check|from-session`
+    targets.py                     open_target: built-in, image (locked), reader, replay -> transport + description
+    parallel.py, batch_run.py      one worker per card at once; card after card in one reader
+    cli_run.py                     what `sscard run` (sscard/run_cmd.py) calls: report planning and writing
     pytest_plugin.py, pytest_*.py  the vectors as pytest items (entry point pytest11); reports/batch.py merges runs
 """

@@ -1,24 +1,10 @@
-"""`sscard run` and `sscard vectors ...`: the conformance suite from the command line.
-
-    sscard run                                   built-in gen1, gen2, gen3 cards, in-process
-    sscard run --builtin gen3 -k "SEL and not 013"
-    sscard run --image card.yaml                 an emulated card from a card image (in memory)
-    sscard run --reader "Virtual PCD 00 00" --image card.yaml   a card in a reader, described
-    sscard run --replay session.json             a recorded session
-    sscard run --psam [no-rk|psam.yaml]          the PSAM vectors against an emulated PSAM
-    sscard run --psam-reader "Virtual PCD 00 01" [--psam psam.yaml]   a PSAM in a reader, described
-    (with no target at all, the built-in PSAM runs after the three cards)
-    sscard vectors check [DIR]                   load and validate the vector files only
-    sscard vectors from-session SESSION [--out FILE]
+"""What `sscard run` (sscard/run_cmd.py) calls around the runner: the vector source, the -k check,
+the PSAM targets, and the reports (planned, checked before any case, written all or none).
 
 Reports: with no --json/--junit/--html, all three go to reports/ (JSON one per card, JUnit and HTML
 over all cards); with any of them, just the ones named (--json: one file over every card);
 the APDU trace only with --trace (apdu4j format, or a JSON session for a .json name). They are
 written all or none, atomically, mode 0600 (reports/writing.py).
-
-Exit status (sscard/exitcodes.py): 0 when no case is FAIL or ERROR, 1 otherwise, 2 for bad input
-(a broken vector suite, a bad card image, a bad -k or one that selects no case), 3 when the card
-cannot be reached, 4 when a report cannot be written, 130 on Ctrl-C (no report is written).
 """
 
 from __future__ import annotations
@@ -27,82 +13,10 @@ from pathlib import Path
 
 import click
 
-from simulator.atr import ssc_fields
-
-from .card_under_test import CardUnderTest
-from .runner import DEFAULT_TIMEOUT, Runner
-from .textsafe import console as textsafe_console, markup_safe, printable
-from .transport import EmulatedTransport, TransportError
-from .vectors import VectorError, load_suite
+from .targets import BUILTIN  # noqa: F401  (the names the pytest plugin has always imported from here)
+from .textsafe import markup_safe
+from .transport import EmulatedTransport
 from .verdict import ORDER
-
-BUILTIN = ("gen1", "gen2", "gen3")
-
-
-@click.command("run")
-@click.option("--image", type=click.Path(exists=True, dir_okay=False), help="Card image: the emulated card, or the description of a physical one.")
-@click.option("--reader", help="PC/SC reader name (or a unique part of it).")
-@click.option("--replay", type=click.Path(exists=True, dir_okay=False), help="Replay a recorded session.")
-@click.option("--builtin", help="Built-in sample cards, comma-separated (gen1,gen2,gen3).")
-@click.option("-k", "selection", help="Select cases: words matched in id and title, with and/or/not.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False),
-              help="JSON report: one file, every card's cases. Naming any report writes only the ones named.")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="JUnit XML report.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="HTML report.")
-@click.option("--trace", "trace_path", type=click.Path(dir_okay=False), help="APDU trace in apdu4j format.")
-@click.option("--vectors", "vectors_dir", type=click.Path(exists=True), multiple=True,
-              help="Vector directory or file (repeatable; default: the project's vectors/).")
-@click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per case.")
-@click.option("--reports", "reports_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
-              help="Where reports go when no path is given.")
-@click.option("--chaos", "chaos_spec", metavar="SPEC", help="Inject faults to test the tester, e.g. "
-              "seed=1,drop=0.01,garbage=0.01,truncate=0.01,delay=0.01,delay_s=0.1:2,remove_at=300,reinsert.")
-@click.option("--psam", "psam", is_flag=False, flag_value="", default=None, metavar="[PSAM.yaml|PROFILE]",
-              help="Also run the PSAM vectors against an emulated PSAM: the built-in one (no value, or a "
-                   "profile: default, no-rk, des-only, sm4-only) or a PSAM image; with --psam-reader, the "
-                   "description of that PSAM.")
-@click.option("--psam-reader", help="PC/SC reader holding a physical PSAM: run the PSAM vectors against it.")
-def run(image, reader, replay, builtin, selection, json_path, junit_path, html_path, trace_path,
-        vectors_dir, timeout, reports_dir, chaos_spec, psam, psam_reader):
-    """Run the conformance vectors and write the reports."""
-    from .chaos import ChaosProcessor, parse_spec
-
-    try:
-        chaos = parse_spec(chaos_spec) if chaos_spec else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--chaos") from None
-    console = textsafe_console()
-    try:
-        suite = load_suite(_vector_source(vectors_dir))
-    except VectorError as exc:
-        raise click.ClickException(f"the vector suite has {len(exc.problems)} problem(s); nothing was run:\n"
-                                   f"{exc}") from None
-    _check_selection(suite, selection)
-    if image:
-        from simulator.image import load_image
-
-        load_image(image)  # a bad image is bad input (exit 2, file:line), not an unreachable card
-    _check_report_paths(reports_dir, json_path, junit_path, html_path, trace_path)
-    card_chosen, psam_chosen = any((image, reader, replay, builtin)), psam is not None or bool(psam_reader)
-    targets = _targets(image, reader, replay, builtin) if card_chosen or not psam_chosen else []
-    targets += _psam_targets(psam, psam_reader) if psam_chosen or not card_chosen else []
-    results = []
-    for label, open_target in targets:
-        try:
-            transport, card = open_target()
-        except (TransportError, OSError) as exc:
-            raise TransportError(f"{label}: cannot reach the card: {exc}") from None
-        except ValueError as exc:  # a session or image that does not read
-            raise click.ClickException(_naming(label, exc)) from None
-        if chaos is not None:
-            transport = ChaosProcessor(chaos).wrap(transport)
-        with transport:
-            runner = Runner(suite, transport, card, selection=selection, timeout=timeout,
-                            image_path=getattr(card, "image_path", None) or (image if image else None))
-            results.append(_run_with_progress(console, runner, label))
-    _write_reports(results, reports_dir, json_path, junit_path, html_path, trace_path, console)
-    _summary_table(console, results)
-    raise SystemExit(0 if all(r.ok for r in results) else 1)
 
 
 def _naming(path, exc) -> str:
@@ -131,50 +45,6 @@ def _vector_source(paths: tuple):
     for path in map(Path, paths):
         files += sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
     return files
-
-
-def _targets(image, reader, replay, builtin):
-    """(label, opener) pairs; an opener returns (transport, CardUnderTest)."""
-    from simulator import Card
-    from simulator.image import load_image
-
-    from .transport import EmulatedTransport, PcscTransport, ReplayTransport
-
-    def describe(atr: bytes, label: str) -> CardUnderTest:
-        if image:
-            return CardUnderTest(dict(load_image(image)), label=label)
-        generation = _generation_from_atr(atr)
-        sample = Card.builtin(generation)
-        if sample.atr == atr:  # a built-in sample card (e.g. served by `sscard serve`): its keys are known
-            return CardUnderTest(sample.image, label=label)
-        return CardUnderTest({"profile": generation}, label=label)
-
-    if reader:
-        def open_reader():
-            transport = PcscTransport(reader)
-            return transport, describe(transport.atr, transport.name)
-        return [(reader, open_reader)]
-    if replay:
-        def open_replay():
-            transport = ReplayTransport(replay)
-            return transport, describe(transport.atr, Path(replay).stem)
-        return [(replay, open_replay)]
-    if image:
-        def open_image():
-            card = Card(load_image(image))  # no backing file: the run never changes the image on disk
-            return EmulatedTransport(card, f"emulated:{Path(image).name}"), CardUnderTest(card.image, label=Path(image).stem)
-        return [(image, open_image)]
-    names = [n.strip() for n in (builtin or ",".join(BUILTIN)).split(",") if n.strip()]
-    for name in names:
-        if name not in BUILTIN:
-            raise click.BadParameter(f"{name!r} is not one of {', '.join(BUILTIN)}", param_hint="--builtin")
-
-    def opener(name):
-        def open_builtin():
-            card = Card.builtin(name)
-            return EmulatedTransport(card, f"emulated:{name}"), CardUnderTest(card.image, label=name)
-        return open_builtin
-    return [(name, opener(name)) for name in names]
 
 
 def _psam_targets(psam, psam_reader):
@@ -222,34 +92,6 @@ class _PsamTransport(EmulatedTransport):
 
         self.card = Psam.from_dict(self.card.export_image())
         return self.reset()
-
-
-def _generation_from_atr(atr: bytes) -> str:
-    """Project ATR template (spec §6): "SSC" then the generation byte; gen2 when unknown."""
-    fields = ssc_fields(atr)
-    return f"gen{fields.generation}" if fields is not None and fields.generation in (1, 2, 3) else "gen2"
-
-
-def _run_with_progress(console, runner: Runner, label: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    columns = (TextColumn(f"[bold]{markup_safe(label)}[/bold]"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.description}", markup=False))
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("", total=None)
-
-        def on_event(event):
-            if event.kind == "suite_started":
-                progress.update(task, total=event.total)
-            elif event.kind == "case_started":
-                progress.update(task, description=printable(event.case_id))
-            elif event.kind == "case_done":
-                progress.advance(task)
-                if event.case.verdict.is_bad:
-                    case = event.case
-                    progress.console.print(f"  [red]{case.verdict.value}[/red] {markup_safe(case.case_id)}: "
-                                           f"{markup_safe(case.reason)}")
-        return runner.run(on_event)
 
 
 def _per_card(path: str, label: str, several: bool) -> Path:
@@ -321,43 +163,3 @@ def _summary_table(console, results) -> None:
         counts = result.counts()
         table.add_row(markup_safe(result.card), *(str(counts[v.value]) for v in ORDER), result.verdict.value)
     console.print(table)
-
-
-@click.group("vectors")
-def vectors():
-    """Work with vector files."""
-
-
-@vectors.command("check")
-@click.argument("source", required=False, type=click.Path(exists=True))
-def check(source):
-    """Load and validate vector files (default: the project's vectors/); print every problem."""
-    try:
-        suite = load_suite(source)
-    except VectorError as exc:
-        for problem in exc.problems:
-            click.echo(printable(problem), err=True)
-        raise SystemExit(2)  # bad input (sscard/exitcodes.py)
-    click.echo(f"{len(suite.cases)} cases in {len(suite.files)} files, suite version {suite.version}")
-
-
-@vectors.command("from-session")
-@click.argument("session", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", type=click.Path(dir_okay=False), help="Vector file to write (default: print).")
-@click.option("--area", default="REC", show_default=True, help="AREA of the generated ids SSC.<AREA>.<NNN>.")
-def from_session(session, out, area):
-    """Turn a recorded session (JSON, apdu4j trace, apdutool script/output) into a vector file."""
-    from .from_session import to_yaml
-    from .sessions import load_session
-
-    try:
-        text = to_yaml(load_session(session), area=area.upper())
-    except ValueError as exc:
-        raise click.ClickException(_naming(session, exc)) from None
-    if out:
-        from .reports.writing import write_text
-
-        write_text(out, text)  # atomic, 0600: the vectors hold what the session sent, PINs included
-        click.echo(f"wrote {out}")
-    else:
-        click.echo(text, nl=False)

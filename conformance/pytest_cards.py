@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from . import provenance as prov
-from .cli_run import BUILTIN, _safe, _targets
+from .cli_run import _safe
 from .pytest_items import CardTarget, CaseItem, VectorFile, marker_name
 from .runner import DEFAULT_TIMEOUT, Runner
+from .targets import BUILTIN, TargetSpec, open_target
 from .textsafe import printable
 from .transport import TransportError
 from .vectors import VectorError, load_suite
@@ -69,11 +70,11 @@ class Conformance:
 
     def _open(self, card: CardTarget) -> None:
         image = card.description if card.kind == "reader" else (card.source if card.kind == "image" else None)
-        reader = card.source if card.kind == "reader" else None
-        builtin = card.source if card.kind == "builtin" else None
         try:
-            [(_, opener)] = _targets(image, reader, None, builtin)
-            transport, under_test = opener()
+            # No image lock: under xdist every worker may open the same image, each its own copy.
+            spec = TargetSpec(card.kind, card.source, describe=card.description if card.kind == "reader" else None,
+                              lock=False)
+            transport, under_test = open_target(spec)
         except (TransportError, OSError, ValueError) as exc:
             card.state["error"] = f"{card.label}: cannot reach the card: {exc}"
             return

@@ -11,8 +11,8 @@ from . import exitcodes
 # Subcommand -> "module:attribute", imported only when that subcommand runs (a `sscard run` need
 # not load Textual, and `sscard --help` stays quick).
 COMMANDS = {
-    "run": "conformance.cli_run:run",              # the conformance suite
-    "vectors": "conformance.cli_run:vectors",      # vectors check | from-session
+    "run": "sscard.run_cmd:run",                   # the conformance suite, one card or many
+    "vectors": "sscard.run_cmd:vectors",           # vectors check | from-session
     "serve": "sscard.serve:serve",                 # cards in pcscd's vpcd virtual readers
     "doctor": "sscard.doctor:doctor",              # PC/SC readiness check
     "card": "sscard.card_cmd:card",                # card new | show | read
