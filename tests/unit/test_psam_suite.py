@@ -49,7 +49,7 @@ def test_builtin_psams_pass_every_applicable_psam_case_and_no_card_case_runs(sui
     assert passed <= psam_ids(suite) and len(passed) >= 20
     card_case = cases["SSC.SEL.001"]
     assert card_case.verdict is Verdict.NOT_APPLICABLE
-    assert "a card case, and the target is a psam" in card_case.reason
+    assert "a card case; the target is a PSAM" in card_case.reason
 
 
 def test_default_psam_runs_all_but_the_t1_and_no_rk_cases(suite):

@@ -94,7 +94,7 @@ def test_verdicts_become_outcomes(pytester, vectors):
     assert "\\x1b[31m" in out and "\x1b[31m with" not in out
     assert "myvectors/try.yaml:" in out
     # N/A: skipped with the reason, at the case's line; INCONCLUSIVE: xfailed with the reason
-    assert "try.yaml:19: not applicable: generation == 3" in out
+    assert "try.yaml:19: needs generation 3; this card is generation 2" in out
     assert "XFAIL myvectors/try.yaml::SSC.TRY.004[gen2] - cleanup failed" in out
 
 
