@@ -21,6 +21,8 @@ from conformance.verdict import CaseResult, SuiteResult, Verdict, worst
 from ..widgets import SHORT, WORST_FIRST, counts_text, plain, verdict_text
 
 COLUMNS = (("id", "case", 13), ("verdict", "verdict", 14), ("time", "time", 9), ("title", "title", None))
+AREAS_WIDTH = 52  # the area pane beside the cases (app.tcss #areas)
+NARROW = 120  # below this many columns the area pane goes under the cases, titles get the width
 VERDICT_FILTERS = [None, Verdict.FAIL, Verdict.ERROR, Verdict.INCONCLUSIVE, Verdict.PASS, Verdict.NOT_APPLICABLE]
 
 
@@ -72,6 +74,7 @@ class ResultsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.set_class(self.app.size.width < NARROW, "narrow")
         self._add_columns()
         areas = self.query_one("#areas", DataTable)
         areas.add_column("area", key="area", width=6)
@@ -83,10 +86,12 @@ class ResultsScreen(Screen):
         self.query_one("#cases", DataTable).focus()
 
     def _title_width(self) -> int:
-        """The title column takes what the other columns leave (cell padding: 2 per column)."""
-        table = self.query_one("#cases", DataTable)
+        """The title column takes what the other columns leave (cell padding: 2 per column, a
+        scrollbar); longer titles wrap."""
+        width = self.size.width or self.app.size.width
+        table = width if width < NARROW else width - AREAS_WIDTH
         fixed = sum(width for _, _, width in COLUMNS if width) + 2 * len(COLUMNS) + 2
-        return max(24, table.size.width - fixed)
+        return max(20, table - fixed)
 
     def _add_columns(self) -> None:
         cases = self.query_one("#cases", DataTable)
@@ -95,6 +100,7 @@ class ResultsScreen(Screen):
             cases.add_column(label, key=key, width=width or self._title_columns)
 
     def on_resize(self) -> None:
+        self.set_class((self.size.width or self.app.size.width) < NARROW, "narrow")
         if self.query("#cases") and self._title_width() != getattr(self, "_title_columns", None):
             self.query_one("#cases", DataTable).clear(columns=True)
             self._add_columns()
@@ -142,7 +148,7 @@ class ResultsScreen(Screen):
         table.clear()
         for case in self.visible_cases():
             table.add_row(plain(case.case_id), verdict_text(case.verdict), Text(duration_text(case.duration), justify="right"),
-                          plain(case.title), key=case.case_id)
+                          plain(case.title), key=case.case_id, height=None)
         if current is not None and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
         arrow = "↓" if self.reverse else "↑"

@@ -15,13 +15,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
+from textual.worker import Worker, WorkerState
 
 from conformance.events import CaseDone, CaseStarted, Event, StepDone, SuiteDone, SuiteStarted
 from conformance.textsafe import printable
 from conformance.verdict import ORDER
 
 from ..run_job import RunOutcome, report_stamp, run_suite
-from ..targets import Target, TargetError
+from ..targets import Target
 from ..widgets import counts_text, markup_free, plain, verdict_text
 
 
@@ -61,6 +62,8 @@ class RunScreen(Screen):
         self.total = 0
         self.started_at = 0.0
         self.outcome: RunOutcome | None = None
+        self.failure = ""  # why the run could not go on, when it could not
+        self.finished_cases: list = []  # the table's rows, to lay out again on a resize
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -76,14 +79,35 @@ class RunScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#run-cases", DataTable)
-        table.add_column("case", key="id", width=14)
-        table.add_column("verdict", key="verdict", width=16)
-        table.add_column("title", key="title", width=110)  # fixed: rows arrive in batches
+        self._add_columns()
         self.started_at = self.app.clock()
         self._tick = self.set_interval(0.1, self._show_elapsed)
         self._show_elapsed()
         self.run_worker(self._work, thread=True, group="run", exit_on_error=False)
+
+    def _title_width(self) -> int:
+        """The title column takes the width the other columns leave (padding 2 per column, the
+        screen's 1+1 and a scrollbar); titles longer than that wrap."""
+        return max(20, self.app.size.width - (14 + 16) - 2 * 3 - 2 - 2)
+
+    def _add_columns(self) -> None:
+        table = self.query_one("#run-cases", DataTable)
+        self._title_columns = self._title_width()
+        table.add_column("case", key="id", width=14)
+        table.add_column("verdict", key="verdict", width=16)
+        table.add_column("title", key="title", width=self._title_columns)  # fixed: rows arrive in batches
+
+    def on_resize(self) -> None:
+        if self.query("#run-cases") and self._title_width() != getattr(self, "_title_columns", None):
+            table = self.query_one("#run-cases", DataTable)
+            table.clear(columns=True)
+            self._add_columns()
+            for case in self.finished_cases:
+                self._add_row(table, case)
+
+    @staticmethod
+    def _add_row(table: DataTable, case) -> None:
+        table.add_row(plain(case.case_id), verdict_text(case.verdict), plain(case.title), key=case.case_id, height=None)
 
     # --- the worker (a thread) -----------------------------------------------------------
 
@@ -91,7 +115,7 @@ class RunScreen(Screen):
         app = self.app
         try:
             connection = app.connect(self.target)
-        except TargetError as exc:
+        except Exception as exc:  # TargetError, and whatever else a reader or a driver raises
             app.call_from_thread(self._failed, f"cannot open {self.target.label}: {exc}")
             return
         batch = _Batcher(lambda events: self._deliver(events))
@@ -140,8 +164,8 @@ class RunScreen(Screen):
             self.counts[case.verdict.value] += 1
             bar.update(progress=event.index + 1)
             self.query_one("#run-counts", Static).update(counts_text(self.counts))
-            table = self.query_one("#run-cases", DataTable)
-            table.add_row(plain(case.case_id), verdict_text(case.verdict), plain(case.title), key=case.case_id)
+            self.finished_cases.append(case)
+            self._add_row(self.query_one("#run-cases", DataTable), case)
         elif isinstance(event, SuiteDone):
             self.query_one("#run-current", Static).update(Text("all cases done", style="dim"))
 
@@ -170,10 +194,29 @@ class RunScreen(Screen):
             self.app.last_result, self.app.last_report = self.app.prepare_result(outcome.result), outcome.report
 
     def _failed(self, message: str) -> None:
+        """The run could not go on: say so where "Running" was, stop the clock and the bar, and
+        leave the screen usable (Esc back, the cases that finished stay in the table)."""
+        if not self.running:
+            return  # already reported (the worker's own catch and its ERROR state both land here)
         self.running = False
+        self.failure = message
         self._tick.stop()
+        self._show_elapsed()
+        self.query_one("#run-title", Label).update(
+            Text.assemble(("Run failed", "bold red"), " on ", (printable(self.target.label), "bold")))
+        bar = self.query_one("#run-progress", ProgressBar)
+        if bar.total is None:  # still "waiting": the bar stops its animation at 0
+            bar.update(total=max(self.total, 1), progress=0)
         self.query_one("#run-current", Static).update(plain(message, style="bold red"))
-        self.query_one("#run-status", Static).update(Text("Esc: back to the start screen", style="dim"))
+        self.query_one("#run-status", Static).update(
+            Text("Esc: back to the start screen (fix the target and run again)", style="dim"))
+        self.notify(markup_free(message), severity="error", timeout=10)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A crash the worker did not catch itself (in the UI callbacks too) still ends the run."""
+        if event.worker.group == "run" and event.state is WorkerState.ERROR and self.running:
+            error = event.worker.error
+            self._failed(f"the run failed: {type(error).__name__}: {error}")
 
     def on_unmount(self) -> None:
         self.cancel.set()  # leaving (or quitting) mid-run: the runner stops after its current case

@@ -23,7 +23,7 @@ from conformance.selection import Selection, SelectionError
 from conformance.textsafe import printable
 from simulator.samples import sample_image
 
-from ..targets import BUILTINS, ReaderScan, Target
+from ..targets import BUILTINS, ReaderScan, Target, TargetError, connect
 from ..widgets import CheckTree, markup_free, plain
 
 CHECKED, UNCHECKED, PARTIAL = "☑", "☐", "◪"
@@ -33,6 +33,10 @@ _BUILTIN_NOTES = {"gen1": "3DES, no name extension", "gen2": "3DES, name extensi
 class StartScreen(Screen):
     BINDINGS = [
         Binding("r", "run", "Run"),
+        # A text box takes the letters typed into it (`r` included); ctrl+r runs from anywhere and
+        # Esc leaves the box so the one-letter keys work again.
+        Binding("ctrl+r", "run", "Run", show=False),
+        Binding("escape", "leave_text", "Leave the text box", show=False),
         Binding("a", "toggle_all", "All/none"),
         Binding("slash", "focus_filter", "Filter"),
         Binding("i", "focus_image", "Image path"),
@@ -45,6 +49,7 @@ class StartScreen(Screen):
         self.expression = ""
         self.scan = ReaderScan((), "looking for PC/SC readers…")
         self._polling = False
+        self.image_errors: dict[str, str] = {}  # image path -> why it does not load ("" when it does)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -65,6 +70,7 @@ class StartScreen(Screen):
         app = self.app
         if app.initial_image:
             self.query_one("#image-path", Input).value = app.initial_image
+            self.check_image(app.initial_image)
         self._fill_tree()
         options = self.query_one("#targets", OptionList)
         try:
@@ -129,6 +135,8 @@ class StartScreen(Screen):
         option_id = event.option.id or ""
         if option_id == "image":
             target = Target("image", self.query_one("#image-path", Input).value.strip())
+            if target.name and target.name not in self.image_errors:
+                self.check_image(target.name)
         elif option_id.startswith(("builtin:", "pcsc:")):
             kind, name = option_id.split(":", 1)
             target = Target(kind, name)
@@ -143,12 +151,41 @@ class StartScreen(Screen):
         if not path:
             return
         self.app.description = path
+        problem = self.check_image(path)
         options = self.query_one("#targets", OptionList)
         if not self.app.target.kind == "pcsc":
             self.app.target = Target("image", path)
             options.highlighted = options.get_option_index("image")
         self.show_target(self.app.target)
-        options.focus()
+        if not problem:  # else the box keeps the focus: the path is to be fixed right there
+            options.focus()
+
+    def check_image(self, path: str) -> str:
+        """Load the card image at `path` as a run would (file:line when it does not), remember the
+        answer; Run stays off while the chosen image does not load."""
+        try:
+            # A throwaway card: the app's own random stays for the run (snapshots rely on it).
+            connect(Target("image", path), lambda n: bytes(n)).close()
+            problem = ""
+        except TargetError as exc:
+            problem = str(exc)
+        self.image_errors[path] = problem
+        self.refresh_bindings()
+        return problem
+
+    def image_problem(self) -> str:
+        """Why the chosen target's card image does not load ("" when it does or none is used)."""
+        target, path = self.app.target, None
+        if target.kind == "image":
+            path = target.name
+        elif target.kind == "pcsc":
+            path = self.app.description
+        return self.image_errors.get(path, "") if path else ""
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "run" and self.image_problem():
+            return None  # shown, greyed: Run waits for an image that loads
+        return True
 
     def show_target(self, target: Target) -> None:
         options = self.query_one("#targets", OptionList)
@@ -170,7 +207,13 @@ class StartScreen(Screen):
             info.append(f"\ndescribed by {printable(described)} (type an image path to change)", style="dim")
         elif target.kind == "image" and not target.name:
             info.append("\ntype the image path above and press Enter", style="yellow")
+        problem = self.image_problem()
+        if problem:
+            info.append("\n✗ ", style="bold red")
+            info.append(printable(problem), style="red")
+            info.append("\nRun is off until the image loads: fix the path or the file, then Enter", style="yellow")
         self.query_one("#target-info", Static).update(info)
+        self.refresh_bindings()
 
     # --- vectors --------------------------------------------------------------------------
 
@@ -275,6 +318,10 @@ class StartScreen(Screen):
     def action_focus_image(self) -> None:
         self.query_one("#image-path", Input).focus()
 
+    def action_leave_text(self) -> None:
+        if isinstance(self.focused, Input):
+            self.query_one("#targets", OptionList).focus()
+
     # --- run ------------------------------------------------------------------------------
 
     def action_run(self) -> None:
@@ -290,6 +337,11 @@ class StartScreen(Screen):
         target = app.target
         if target.kind == "image" and not target.name:
             self.notify("Type the card image path first (i), then Enter.", severity="warning")
+            return
+        path = target.name if target.kind == "image" else self.app.description if target.kind == "pcsc" else None
+        if path and self.check_image(path):  # checked again: the file may have changed since
+            self.show_target(target)
+            self.notify(markup_free(f"The card image does not load: {self.image_errors[path]}"), severity="error")
             return
         chosen = self.chosen_ids()
         if not chosen:
