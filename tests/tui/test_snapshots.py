@@ -158,3 +158,27 @@ def test_terminal_screen(snap_compare):
         _save_doc(pilot.app, "terminal.svg")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=read_basic)
+
+
+def test_results_screen_80x24(snap_compare):
+    """The smallest usual terminal: titles wrap in the width left, the areas go under the cases."""
+    app = DeterministicApp()
+
+    async def results(pilot):
+        await run_to_results(pilot)
+        _still(pilot.app)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=results)
+
+
+def test_start_screen_with_an_image_that_does_not_load(snap_compare, tmp_path):
+    """The image path is checked on Enter: the file:line error under the box, Run greyed."""
+    (tmp_path / "card.yaml").write_text("profile: gen2\nkeys:\n  SSSE: [1, 2\n", encoding="utf-8")
+    app = DeterministicApp()
+
+    async def typed(pilot):
+        await pilot.press("i", *"card.yaml", "enter")
+        await wait_for(pilot, lambda: "YAML syntax" in str(pilot.app.screen.query_one("#target-info").render()))
+        _still(pilot.app)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=typed)
