@@ -17,7 +17,7 @@ FEATURES = {
     "pki": "the PKI application",
     "ef0d": "the EF0D file",
     "g3_read_key": "the generation-3 read key",
-    "select_mf_reject": "SELECT MF refused",
+    "select_mf_reject": "SELECT MF refused (switch select_mf = reject)",
     "pki_write_admin": "PKI writes under the admin PIN (revision-1 rule)",
     "name_extension": "the name extension",
     "destructive": "a card the run can restore afterwards (an emulated card)",
@@ -33,6 +33,8 @@ _GENERATION = {"==": "generation {v}", "!=": "a generation other than {v}", "<":
 
 _LAYOUT_WORDS = {"sfi": "SFI", "read": "read access", "write": "write access", "shape": "records (count x length)"}
 
+_LACKS, _HAS = "\0lacks ", "\0has "  # a feature's fact, said once for all of them (_features_said)
+
 Evaluate = Callable[[ast.AST, dict], object]
 
 
@@ -42,9 +44,39 @@ def why_not(tree: ast.AST, context: dict, evaluate: Evaluate) -> str:
     if not pairs:  # cannot single out a clause: still name the whole expression
         return f"needs {ast.unparse(tree)}"
     needs = list(dict.fromkeys(n for n, _ in pairs))
-    wanted = [n.removeprefix("needs ") for n in needs if n.startswith("needs ")]
-    said = ([f"needs {_listed(wanted)}"] if wanted else []) + [n for n in needs if not n.startswith("needs ")]
-    return "; ".join(said + list(dict.fromkeys(f for _, f in pairs if f)))
+    wanted = _grouped([n.removeprefix("needs ") for n in needs if n.startswith("needs ")])
+    listed = "; ".join(wanted) if any(" and " in w for w in wanted) else _listed(wanted) if wanted else ""
+    said = ([f"needs {listed}"] if wanted else []) + [n for n in needs if not n.startswith("needs ")]
+    facts = list(dict.fromkeys(f for _, f in pairs if f))
+    if any(f.startswith("the target is") for f in facts):  # the wrong kind of target says it all
+        facts = [f for f in facts if f.startswith("the target is")]
+    return "; ".join(said + _features_said(facts, len(wanted), _subject(context)))
+
+
+def _features_said(facts: list[str], wanted: int, subject: str) -> list[str]:
+    """The facts, with the features the card lacks or has (named in the needs already) said once:
+    "this card does not have it", "... has neither", "... lacks the EF0D file"."""
+    lacking = [f.removeprefix(_LACKS) for f in facts if f.startswith(_LACKS)]
+    having = [f for f in facts if f.startswith(_HAS)]
+    said = [f for f in facts if not f.startswith((_LACKS, _HAS))]
+    if lacking and len(lacking) == wanted:
+        said.append(f"{subject} " + ("does not have it", "has neither", "has none of them")[min(len(lacking), 3) - 1])
+    elif lacking:
+        said.append(f"{subject} lacks {_listed(lacking)}")
+    if having:
+        said.append(f"{subject} has {'it' if len(having) == 1 else 'them'}")
+    return said
+
+
+def _grouped(needs: list[str]) -> list[str]:
+    """`layout DF03/EF19: SFI 19` and `layout DF03/EF19: read access free` said as one need."""
+    details: dict[str, list[str]] = {}
+    for need in needs:
+        head, colon, detail = need.partition(": ")
+        found = details.setdefault(head if colon else need, [])
+        if colon:
+            found.append(detail)
+    return [f"{head} with {_listed(found)}" if found else head for head, found in details.items()]
 
 
 def _listed(items: list[str]) -> str:
@@ -106,8 +138,8 @@ def _feature(feature: str, wanted: bool, context: dict) -> tuple[str, str]:
     if wanted:
         if feature == "destructive":
             return f"needs {what}", f"{subject} cannot be restored after the case (a physical card)"
-        return f"needs {what}", f"{subject} does not have {what}"
-    return f"not for a card with {what}", f"{subject} has {what}"
+        return f"needs {what}", _LACKS + what
+    return f"not for {target_words(context.get('target', 'card'))} with {what}", _HAS + what
 
 
 def _subject(context: dict) -> str:
@@ -121,12 +153,12 @@ def _layout(spec: str, wanted: bool, context: dict) -> tuple[str, str]:
     parts = path.split("/")
     ef, record = "/".join(parts[:2]), "/".join(parts[2:])
     if record:
-        detail = f" with record {record} as {structure}" if structure else f" with record {record}"
+        detail = f": record {record} as {structure}" if structure else f": record {record}"
     elif structure:
-        detail = f" as a {structure} file"
+        detail = f": {structure} structure"
     elif rest:
         attribute, _, value = rest.partition("=")
-        detail = f" with {_LAYOUT_WORDS.get(attribute, attribute)} {value}"
+        detail = f": {_LAYOUT_WORDS.get(attribute, attribute)} {value}"
     else:
         detail = ""
     need = f"needs layout {ef}{detail}" if wanted else f"not for a layout with {ef}{detail}"
