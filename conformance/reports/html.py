@@ -44,7 +44,7 @@ _SCRIPT = """
       var ok=(!v||c.dataset.verdict===v)&&(!a||c.dataset.area===a)&&(!t||c.textContent.toLowerCase().indexOf(t)>=0);
       c.classList.toggle('hidden',!ok);if(ok)shown++;
     });
-    document.getElementById('filter-count').textContent=shown+' cases shown';
+    document.getElementById('filter-count').textContent='cases shown: '+shown;
   }
   form.addEventListener('input',apply);form.addEventListener('submit',function(e){e.preventDefault();apply();});
 })();

@@ -59,6 +59,18 @@ async def test_the_results_filter_takes_its_letters(reports):
         assert (results.sort_column, results.verdict_filter) == ("id", None)
 
 
+async def test_the_app_keys_do_not_leave_a_dialog_s_text_box(reports):
+    app = DeterministicApp(reports_dir=reports)
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        await pilot.press("o")
+        await wait_for(pilot, lambda: screen_name(app) == "OpenReportScreen")
+        await pilot.press("q", "o", "e", "c", "t", "r")  # quit, open, explorer, console, terminal, run
+        await pilot.pause()
+        assert app.is_running and screen_name(app) == "OpenReportScreen"
+        assert app.screen.query_one("#report-path", Input).value == "qoectr"
+
+
 async def test_run_outside_a_text_box_with_ctrl_r_and_from_the_palette(reports):
     app = DeterministicApp(reports_dir=reports, auto_results=False)
     async with app.run_test(size=SMALL) as pilot:
