@@ -94,8 +94,9 @@ def _failing(node, context, evaluate, negated: bool) -> list[tuple[str, str]]:
         if all_must_hold or not failed:
             return failed
         # Any one alternative would do, and none holds: one need with the choices.
+        facts = list(dict.fromkeys(f for _, f in failed if f))
         return [(" or ".join(dict.fromkeys(n for n, _ in failed)).replace(" or needs ", " or "),
-                 "; ".join(dict.fromkeys(f for _, f in failed if f)))]
+                 "; ".join(_features_said(facts, len(failed), _subject(context))))]
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
         said = _compare(node, context, negated)
         if said:

@@ -42,6 +42,7 @@ def test_every_shipped_condition_is_said_in_plain_words(text):
         said += 1
         assert reason.startswith(("needs ", "not for ", "a card case")), reason
         assert not SYNTAX.search(reason), reason
+        assert reason.isprintable(), reason
         assert "; " in reason, f"the card's side is missing: {reason}"
     assert said, "the condition holds everywhere: nothing to say"
 
@@ -74,6 +75,9 @@ def test_every_shipped_condition_is_said_in_plain_words(text):
      "needs layout DF03/EF19 with read access free; this card's layout declares DF03/EF19 otherwise"),
     ("'pki' in features and transport == 't0'", {"features": frozenset(), "transport": "t1"},
      "needs the PKI application and T=0; this card answers in T=1; this card lacks the PKI application"),
+    ("'pki' in features or generation == 3", {"generation": 1},
+     "needs the PKI application or generation 3; this card is generation 1; this card lacks the PKI application"),
+    ("'pki' in features or 'ef0d' in features", {}, "needs the PKI application or the EF0D file; this card has neither"),
     # Outside the shipped words: the clause itself, and the card's value, still named.
     ("1 <= generation <= 2", {"generation": 3}, "needs 1 <= generation <= 2; this card's generation is 3"),
     ("'nfc' in features", {"features": frozenset()}, "needs the feature 'nfc'; this card does not have it"),
@@ -83,3 +87,4 @@ def test_reasons_read_as_sentences(text, context, expected):
     applies = Applicability(text)
     assert not applies.evaluate(full)
     assert applies.why_not(full) == expected
+    assert expected.isprintable()
