@@ -26,7 +26,7 @@ class Lane:
     open: Opener
     result: object = None        # the SuiteResult, once the suite ran
     error: str | None = None     # why the card could not be opened (the lane ran nothing)
-    bad_input: bool = False      # the error is bad input (an image or session that does not read)
+    exception: BaseException | None = None  # what opening it raised (its class gives the exit code)
 
 
 def run_lanes(suite, lanes: list[Lane], *, selection=None, timeout=None, wrap=None,
@@ -55,11 +55,11 @@ def _lane(suite, lane: Lane, selection, timeout, wrap, on_event, runner_options)
     try:
         transport, card = lane.open()
     except (TransportError, OSError) as exc:
-        lane.error = f"{lane.label}: cannot reach the card: {exc}"
+        lane.error, lane.exception = f"{lane.label}: cannot reach the card: {exc}", exc
         return
-    except ValueError as exc:  # an image or a session that does not read (ImageError is one)
+    except ValueError as exc:  # an image or a session that does not read (ImageError is one), an image in use
         text = str(exc)
-        lane.error, lane.bad_input = (text if text.startswith(lane.label) else f"{lane.label}: {text}"), True
+        lane.error, lane.exception = (text if text.startswith(lane.label) else f"{lane.label}: {text}"), exc
         return
     if wrap is not None:
         transport = wrap(transport)

@@ -1,4 +1,5 @@
-"""`sscard record`: relay a physical card through a virtual reader and record the session.
+"""What `sscard record` (sscard/record_cmd.py) calls: relay a physical card through a virtual reader
+and record the session.
 
 The card in PC/SC reader NAME is put into a vpcd slot ("Virtual PCD 00 0<slot>") through
 CardRelay, a card object for simulator.vpcd.VirtualReaderSlot. Every application that uses the
@@ -17,14 +18,10 @@ session. So the file always starts with a reset (the application's power-up), th
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable
-
-import click
 
 from .processors import Trace, TraceEntry
 from .reports.writing import write_text
@@ -226,72 +223,3 @@ def reader_has_card(reader: str) -> bool:
         return bool(states and states[0][1] & scard.SCARD_STATE_PRESENT)
     finally:
         scard.SCardReleaseContext(context)
-
-
-@click.command("record")
-@click.option("--reader", required=True, help="PC/SC reader of the physical card (name or a unique part of it).")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Session file to write (JSON, sscard-session/1).")
-@click.option("--slot", type=click.IntRange(0, 99), default=0, show_default=True,
-              help="vpcd slot of the relay: reader 'Virtual PCD 00 0<slot>'.")
-def record(reader, out, slot):
-    """Relay a physical card through a virtual reader and record every exchange until Ctrl-C,
-    SIGTERM or the card's removal."""
-    from simulator.vpcd import VirtualReaderSlot, slot_port
-
-    from .transport import PcscTransport
-
-    from .reports.writing import check
-
-    check(out)  # a session that could never be written: say so before relaying anything (exit 4)
-    try:
-        from smartcard.System import readers
-
-        names = [str(r) for r in readers()]
-    except ImportError:
-        raise TransportError("pyscard is not installed (pip install 'sscard[pcsc]')") from None
-    except Exception as exc:  # pyscard raises bare exceptions without pcscd
-        raise TransportError(f"cannot list PC/SC readers: {exc} (start pcscd: scripts/pcscd-up)") from None
-    try:
-        name = resolve_reader(reader, names)
-    except ValueError as exc:  # no such reader: unreachable, as for `sscard run --reader`
-        raise TransportError(f"--reader: {exc}") from None
-    try:
-        refuse_loop(name, slot)
-    except ValueError as exc:
-        raise click.UsageError(f"--reader: {exc}") from None
-    try:
-        relay = CardRelay(lambda: PcscTransport(name), present=lambda: reader_has_card(name))
-    except TransportError as exc:
-        raise TransportError(f"cannot reach the card in {name!r}: {exc.reason}") from None
-
-    vslot = VirtualReaderSlot(relay, slot_port(slot))
-    done = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
-    why = "stopped (SIGTERM)"
-    try:
-        vslot.start()
-        click.echo(f"relaying the card in {name!r} (ATR {relay.atr.hex().upper()}) to "
-                   f"{vpcd_reader_name(slot)!r}; recording to {out}; Ctrl-C to stop")
-        polls = 0
-        while not done.wait(POLL_INTERVAL):
-            if not relay.poll():
-                why = f"recording ended: {relay.ended}"
-                break
-            polls += 1
-            if polls == 6 and not vslot.connected:  # 3 s without vpcd: say once what to check
-                click.echo(f"waiting for vpcd on port {vslot.port}: is pcscd running (scripts/pcscd-up), "
-                           f"or does another server hold slot {slot}?", err=True)
-    except KeyboardInterrupt:
-        why = "stopped (Ctrl-C)"
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)  # never lose the session half-way
-        try:
-            vslot.stop()
-            relay.close(why)
-            write_session(out, relay.session_text())
-        finally:
-            signal.signal(signal.SIGINT, interrupt)
-    click.echo(why)
-    click.echo(f"wrote {out}: {relay.exchanges} exchanges, {relay.resets} resets")

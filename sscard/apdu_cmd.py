@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
 import click
 
 from .exitcodes import BAD_INPUT, UNREACHABLE, code_for
+from .targets import target_options, target_spec
 
 _HEX = re.compile(r"[0-9A-Fa-f]")
 
@@ -26,26 +26,14 @@ def parse_apdu(text: str, position: int) -> bytes:
     return bytes.fromhex(compact)
 
 
-def _transport(image: Path | None, builtin: str | None, reader: str | None):
-    from conformance.transport import EmulatedTransport, PcscTransport
-    from simulator import Card
-
-    if reader:
-        return PcscTransport(reader)
-    card = Card.from_image(image, lock=True) if image else Card.builtin(builtin or "gen3")
-    click.get_current_context().call_on_close(card.close)  # lets go of the image's lock at the end
-    return EmulatedTransport(card, f"emulated:{image.name if image else builtin or 'gen3'}")
-
-
 @click.command("apdu")
 @click.argument("apdus", nargs=-1, required=True)
-@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Card image to emulate (its changes are saved to it).")
-@click.option("--builtin", type=click.Choice(["gen1", "gen2", "gen3"]), help="Built-in sample card (default gen3).")
-@click.option("--reader", help="A PC/SC reader holding the card instead (name or a unique part of it).")
+@target_options(builtin_help="Built-in sample card (gen1, gen2, gen3; default gen3).",
+                image_help="Card image to emulate (its changes are saved to it); beside --reader/--replay, "
+                           "the description of that card.")
 @click.option("--get-response/--raw", default=False,
               help="Follow 61xx with GET RESPONSE and 6Cxx with the right Le (default: show the card's raw answers).")
-def apdu(apdus, image, builtin, reader, get_response):
+def apdu(apdus, builtin, image, reader, replay, get_response):
     """Send APDUs (hex, one per argument) to a card and print each answer with its meaning.
 
     \b
@@ -54,16 +42,17 @@ def apdu(apdus, image, builtin, reader, get_response):
     """
     from conformance.processors import Trace, standard_chain
     from conformance.transport import TransportError
+    from conformance.targets import open_target
     from simulator.commands import command_name
-    from simulator.image import ImageError
     from simulator.sw import describe
 
+    spec = target_spec(builtin, image, reader, replay, persist=True)  # an image keeps what was sent
     commands = [parse_apdu(text, i) for i, text in enumerate(apdus, 1)]
     try:
-        transport = _transport(image, builtin, reader)
-    except ImageError as exc:
+        transport, _card = open_target(spec)
+    except ValueError as exc:  # ImageError among them
         click.echo(f"error: {exc}", err=True)
-        sys.exit(code_for(exc) or BAD_INPUT)  # a bad image, or one another process holds
+        sys.exit(code_for(exc) or BAD_INPUT)  # a bad image or session, or an image another process holds
     except TransportError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(UNREACHABLE)

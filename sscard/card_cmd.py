@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .exitcodes import BAD_INPUT, FAILED, NOT_WRITTEN, code_for
+from .targets import check_exclusive, target_options, target_spec
 
 PROFILES = click.Choice(["gen1", "gen2", "gen3"])
 BLANK = "[dim]—[/dim]"
@@ -291,49 +292,42 @@ def _show_files(console, card_) -> None:
 
 @card.command("read")
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--builtin", type=PROFILES, default=None, help="the sample card of spec §3.8")
+@target_options(builtin_help="the sample card of spec §3.8",
+                image_help="a card image (as PATH); beside --reader/--replay, the description of that card")
 @click.option("--new", "new_profile", type=PROFILES, default=None, help="a new card of a fictional person")
 @click.option("--seed", type=int, default=None, help="with --new: the seed of the new card")
 @click.option("--trace", is_flag=True, help="print every APDU exchange")
-def read(path: Path | None, builtin: str | None, new_profile: str | None, seed: int | None,
-         trace: bool) -> None:
+def read(path: Path | None, builtin: str | None, image: str | None, reader: str | None, replay: str | None,
+         new_profile: str | None, seed: int | None, trace: bool) -> None:
     """Read a card the way a reader application does: ATR, SELECT, READ RECORD, VERIFY.
 
     The image file, if any, is not changed.
     """
     from rich.table import Table
 
-    from simulator import Card
-
     from .readout import ReadError, read_card
 
-    if sum(x is not None for x in (path, builtin, new_profile)) != 1:
-        raise click.UsageError("give one of PATH, --builtin PROFILE, --new PROFILE")
+    if path is not None and image is not None:
+        raise click.UsageError("give the card image once: PATH or --image")
+    image = image or (str(path) if path is not None else None)
+    check_exclusive(builtin, image, reader, replay, **{"--new": new_profile})
+    if sum(x is not None for x in (image if not (reader or replay) else None, builtin, new_profile,
+                                   reader, replay)) != 1:
+        raise click.UsageError("give one of PATH, --builtin PROFILE, --new PROFILE, --reader NAME, --replay FILE")
     if seed is not None and new_profile is None:
         raise click.UsageError("--seed goes with --new")
-    if path is not None:
-        card_, title = _load_card(path, persist=False), str(path)
-    elif builtin is not None:
-        card_, title = Card.builtin(builtin), f"built-in {builtin} sample card"
-    else:
-        from simulator.newcard import new_image
-
-        from .pki_issue import personalise_pki
-        card_ = Card.from_dict(new_image(new_profile, seed, personalise_pki), source=f"<new {new_profile}>")
-        title = f"new {new_profile} card" + (f" (seed {seed})" if seed is not None else "")
+    transmit, image_, atr, title = _read_target(builtin, image, reader, replay, new_profile, seed)
     console = _console()
-    image = card_.export_image()
-    atr = card_.power_on()
-    console.print(f"[bold]{_esc(title)}[/bold]  profile {_esc(image['profile'])}")
+    console.print(f"[bold]{_esc(title)}[/bold]  profile {_esc(image_['profile'])}")
     console.print(f"ATR {atr.hex().upper()}")
-    if image.get("person", {}).get("note"):
-        console.print(f"[dim]{_esc(image['person']['note'])}[/dim]")
+    if image_.get("person", {}).get("note"):
+        console.print(f"[dim]{_esc(image_['person']['note'])}[/dim]")
 
     def show_apdu(command: bytes, response: bytes) -> None:
         console.print(f"[dim]> {command.hex().upper()}\n< {response.hex().upper()}[/dim]")
 
     try:
-        rows = read_card(card_.transmit, image, show_apdu if trace else None)
+        rows = read_card(transmit, image_, show_apdu if trace else None)
     except ReadError as exc:
         _fail(str(exc), FAILED)  # the card refused what every reader needs
     table = Table(title="what a reader sees")
@@ -348,3 +342,34 @@ def read(path: Path | None, builtin: str | None, new_profile: str | None, seed: 
             table.add_row(_esc(row.file), str(row.record), _esc(row.tag) if row.tag else BLANK, _esc(row.item),
                           _esc(row.en), value, _esc(row.sw))
     console.print(table)
+
+
+def _read_target(builtin, image, reader, replay, new_profile, seed):
+    """(transmit, card image, ATR, title) of the card to read; an image is read from memory (the
+    file is not changed), a reader's or a recording's card through the one target opener."""
+    from simulator import Card
+
+    if new_profile is not None:
+        from simulator.newcard import new_image
+
+        from .pki_issue import personalise_pki
+        card_ = Card.from_dict(new_image(new_profile, seed, personalise_pki), source=f"<new {new_profile}>")
+        title = f"new {new_profile} card" + (f" (seed {seed})" if seed is not None else "")
+        return card_.transmit, card_.export_image(), card_.power_on(), title
+    if image is not None and not (reader or replay):
+        card_ = _load_card(Path(image), persist=False)
+        return card_.transmit, card_.export_image(), card_.power_on(), image
+    from conformance.targets import open_target
+    from conformance.transport import TransportError
+
+    from .exitcodes import UNREACHABLE
+
+    try:
+        transport, under_test = open_target(target_spec(builtin, image, reader, replay))
+    except TransportError as exc:
+        _fail(str(exc), UNREACHABLE)
+    except ValueError as exc:  # a description or session that does not read
+        _fail(str(exc), code_for(exc) or BAD_INPUT)
+    click.get_current_context().call_on_close(transport.close)
+    title = f"built-in {builtin} sample card" if builtin else f"card in {transport.name}"
+    return transport.transmit, under_test.image, transport.atr, title

@@ -17,7 +17,7 @@ COMMANDS = {
     "doctor": "sscard.doctor:doctor",              # PC/SC readiness check
     "card": "sscard.card_cmd:card",                # card new | show | read
     "tui": "tui.cli:tui",                          # the Textual app
-    "record": "conformance.record:record",         # relay a physical card and record its session
+    "record": "sscard.record_cmd:record",          # relay a physical card and record its session
     "apdu": "sscard.apdu_cmd:apdu",                # send APDUs to a card
     "terminal": "sscard.terminal_cmd:terminal",    # the LD/T 33 terminal functions (card + PSAM)
     "report": "sscard.report_cmd:report",          # report merge | diff: many JSON reports together

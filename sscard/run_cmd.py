@@ -33,7 +33,7 @@ from conformance.parallel import Lane
 from conformance.runner import DEFAULT_TIMEOUT
 from conformance.textsafe import markup_safe, printable
 
-from .exitcodes import BAD_INPUT, FAILED, PASSED, UNREACHABLE
+from .exitcodes import BAD_INPUT, FAILED, PASSED, UNREACHABLE, CodedError, code_for
 from .targets import run_specs, target_options
 
 
@@ -124,7 +124,6 @@ def run_and_report(console, suite, lanes, options, reports, at_once=False) -> in
     the summary; the exit status. A lane that could not be opened: exit 3 (2 for bad input), after
     the others' reports, or at once with no report when nothing ran."""
     from conformance.parallel import run_lanes, run_one
-    from conformance.transport import TransportError
 
     with _Display(console, lanes) as display:
         if at_once:
@@ -135,17 +134,21 @@ def run_and_report(console, suite, lanes, options, reports, at_once=False) -> in
                     break  # one target after another: an unreachable one ends the command, as before
     results = [lane.result for lane in lanes if lane.result is not None]
     failed = [lane for lane in lanes if lane.error]
-    if results:
-        lib._write_reports(results, console=console, **reports)
-        lib._summary_table(console, results)
+    if failed and not results:  # nothing ran: the one error, no report
+        raise CodedError(failed[0].error, _code(failed[0].exception))
+    lib._write_reports(results, console=console, **reports)
+    lib._summary_table(console, results)
     for lane in failed:
         console.print(f"[red]not run[/red] {markup_safe(lane.error)}")
-    if failed and not results:
-        error = failed[0]
-        raise click.ClickException(error.error) if error.bad_input else TransportError(error.error)
     if failed:
-        return BAD_INPUT if any(lane.bad_input for lane in failed) else UNREACHABLE
+        return _code(failed[0].exception)
     return PASSED if all(r.ok for r in results) else FAILED
+
+
+def _code(exc) -> int:
+    """The exit code of a card that could not be opened: an image in use or a reader that is not
+    there is unreachable (3), an image or a session that does not read is bad input (2)."""
+    return code_for(exc) or (BAD_INPUT if isinstance(exc, ValueError) else UNREACHABLE)
 
 
 class _Display:

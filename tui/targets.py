@@ -8,16 +8,13 @@ not an error.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from conformance.card_under_test import CardUnderTest
-from conformance.transport import EmulatedTransport, PcscTransport, TransportError
-from simulator import Card
-from simulator.image import ImageError, load_image
-from simulator.samples import sample_image
+from conformance.targets import TargetSpec, open_target
+from conformance.transport import TransportError
 
 BUILTINS = ("gen1", "gen2", "gen3")
 Random = Callable[[int], bytes]
@@ -71,41 +68,33 @@ class TargetError(Exception):
 
 
 def connect(target: Target, random: Random | None = None, description: str | None = None) -> Connection:
-    """Open the target. `description`: a card image path describing a physical card."""
-    random = random or os.urandom
+    """Open the target through the one opener of every card command (conformance.targets).
+    `description`: a card image path describing a physical card."""
+    if target.kind == "image" and not Path(target.name).expanduser().is_file():
+        raise TargetError(f"no card image at {Path(target.name).expanduser()}")
+    # No image lock: the explorer, the console and a run may each hold their own in-memory copy.
+    kinds = {"builtin": "builtin", "image": "image", "pcsc": "reader"}
+    try:
+        if target.kind not in kinds:
+            raise ValueError(f"unknown target kind {target.kind!r}")
+        described = str(Path(description).expanduser()) if description and target.kind == "pcsc" else None
+        name = str(Path(target.name).expanduser()) if target.kind == "image" else target.name
+        transport, card = open_target(TargetSpec(kinds[target.kind], name, describe=described, lock=False), random)
+    except TransportError as exc:
+        raise TargetError(exc.reason) from None
+    except ValueError as exc:  # ImageError among them: file:line in words
+        raise TargetError(str(exc)) from None
+    if target.kind != "pcsc":
+        transport.name = transport.name.replace("emulated:", "emulated ", 1)  # as the TUI shows it
     if target.kind == "builtin":
-        card = Card.builtin(target.name, random=random)
-        cut = CardUnderTest(dict(sample_image(target.name)), label=target.name)
-        return Connection(target, EmulatedTransport(card, name=f"emulated {target.name}"), cut)
+        return Connection(target, transport, card)
     if target.kind == "image":
-        path = Path(target.name).expanduser()
-        if not path.is_file():
-            raise TargetError(f"no card image at {path}")
-        try:
-            image = load_image(path)
-            # No backing path: a test run must not rewrite the user's image file.
-            card = Card(image, random=random)
-        except (ImageError, ValueError) as exc:
-            raise TargetError(str(exc)) from None
-        cut = CardUnderTest(dict(image), label=path.stem)
-        return Connection(target, EmulatedTransport(card, name=f"emulated {path.name}"), cut, str(path))
-    if target.kind == "pcsc":
-        image, note, path = _description(description)
-        try:
-            transport = PcscTransport(target.name)
-        except TransportError as exc:
-            raise TargetError(exc.reason) from None
-        return Connection(target, transport, CardUnderTest(image, label=target.name), path, note)
-    raise TargetError(f"unknown target kind {target.kind!r}")
-
-
-def _description(path: str | None) -> tuple[dict, str, str | None]:
-    if path:
-        try:
-            return dict(load_image(Path(path).expanduser())), f"described by {Path(path).name}", path
-        except ImageError as exc:
-            raise TargetError(str(exc)) from None
-    return dict(sample_image("gen3")), "described by the built-in gen3 sample (give a card image to change)", None
+        return Connection(target, transport, card, name)
+    note = (f"described by {Path(described).name}" if described else
+            f"described by the built-in {card.image.get('profile')} sample its ATR names "
+            f"(give a card image to change)" if "keys" in card.image else
+            "described by its ATR only: no keys (give a card image to change)")
+    return Connection(target, transport, card, described, note)
 
 
 # --- PC/SC readers, polled ------------------------------------------------------------------
