@@ -21,7 +21,7 @@ from pathlib import Path
 from simulator.apdu import APDUError, CommandAPDU
 
 from . import card_model
-from .transport import Session
+from .recording import Session
 
 _MAC_KEYS = {0x1E: "08", 0x18: "08", 0x16: "08", 0x24: "06"}  # CLA 84 INS -> SSSE key (§5.4.7)
 

@@ -8,6 +8,8 @@ JSON session (what `sscard record` and the runner's trace produce):
 
 A bare JSON list of exchanges (`[{"command", "response"}]` or `[["00A4...", "6118"]]`) is read
 too. Anything that is not JSON is read as an apdu4j trace or an apdutool script/output.
+
+ReplayTransport plays any of them back as a Transport.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pathlib import Path
 
 from .limits import clip
 from .reports import apdu4j, apdutool
-from .transport import Session
+from .recording import Session
+from .transport import Transport, TransportError
 
 FORMAT = "sscard-session/1"
 
@@ -92,3 +95,57 @@ def _hex(value, where: str, source: str) -> bytes:
         return bytes.fromhex("".join(str(value).split()))
     except (TypeError, ValueError):
         raise ValueError(f"{where}: bad hex {clip(value)}") from None
+
+
+class ReplayTransport(Transport):
+    """Plays a recorded session back; a command that differs from the recording is an error.
+
+    Resets are checked only if the recording contains them (apdu4j dumps have none).
+    """
+
+    def __init__(self, session):
+        if not isinstance(session, Session):
+            session = load_session(Path(session))
+        self.session = session
+        self.name = f"replay:{Path(session.source).name}" if session.source else "replay"
+        self.protocol = session.protocol
+        self._position = 0
+        self._checks_resets = any(e is None for e in session.exchanges)
+
+    @property
+    def atr(self) -> bytes:
+        return self.session.atr
+
+    @property
+    def remaining(self) -> int:
+        return len(self.session.exchanges) - self._position
+
+    def transmit(self, apdu: bytes) -> bytes:
+        expected = self._next("command " + apdu.hex().upper())
+        if expected is None:
+            raise TransportError(f"replay: the recording has a reset at exchange {self._position}, "
+                                 f"the run sent {apdu.hex().upper()}", fatal=True)
+        command, response = expected
+        if bytes(apdu) != command:
+            raise TransportError(f"replay: exchange {self._position} differs: recorded {command.hex().upper()}, "
+                                 f"sent {apdu.hex().upper()}", fatal=True)
+        if len(response) < 2:  # an apdutool script records commands only
+            raise TransportError(f"replay: exchange {self._position} ({command.hex().upper()}) was recorded "
+                                 f"without an answer", fatal=True)
+        return response
+
+    def reset(self) -> bytes:
+        if self._checks_resets:
+            expected = self._next("reset")
+            if expected is not None:
+                raise TransportError(f"replay: exchange {self._position} is recorded {expected[0].hex().upper()}, "
+                                     f"the run reset the card", fatal=True)
+        return self.session.atr
+
+    def _next(self, what: str):
+        if self._position >= len(self.session.exchanges):
+            raise TransportError(f"replay: the recording ended ({len(self.session.exchanges)} exchanges) "
+                                 f"before {what}", fatal=True)
+        item = self.session.exchanges[self._position]
+        self._position += 1
+        return item

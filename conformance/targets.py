@@ -23,7 +23,8 @@ from simulator.image import ImageInUse, load_image
 from simulator.storage import ImageLock, InUse
 
 from .card_under_test import CardUnderTest
-from .transport import EmulatedTransport, PcscTransport, ReplayTransport
+from .sessions import ReplayTransport
+from .transport import EmulatedTransport, PcscTransport
 
 BUILTIN = ("gen1", "gen2", "gen3")
 KINDS = ("builtin", "image", "reader", "replay")

@@ -1,14 +1,12 @@
 """One Transport interface for every card the tester talks to: the emulated card in-process, a
-card in a PC/SC reader (pyscard, imported only when used), or a recorded session replayed.
+card in a PC/SC reader (pyscard, imported only when used), or a recorded session replayed
+(`sessions.ReplayTransport`, beside the session readers, so this module imports none of them).
 
 A Transport moves bytes and nothing else: no GET RESPONSE, no retries (those are processors).
 Any failure to reach the card raises TransportError with the reason in words.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from simulator.atr import protocols as atr_protocols
 
@@ -179,70 +177,3 @@ def _pcsc_error(exc: Exception, reader: str) -> TransportError:
 def atr_protocol(atr: bytes) -> str:
     """The first protocol an ATR offers: T=0 unless TD1 is present and names another."""
     return f"T={atr_protocols(atr)[0]}"
-
-
-@dataclass
-class Session:
-    """A recorded conversation: ATR, then (C-APDU, R-APDU) pairs; None pairs are resets."""
-
-    atr: bytes = b""
-    exchanges: list[tuple[bytes, bytes] | None] = field(default_factory=list)
-    reader: str = ""
-    protocol: str = "T=1"
-    source: str = ""
-
-
-class ReplayTransport(Transport):
-    """Plays a recorded session back; a command that differs from the recording is an error.
-
-    Resets are checked only if the recording contains them (apdu4j dumps have none).
-    """
-
-    def __init__(self, session):
-        if not isinstance(session, Session):
-            from .sessions import load_session
-
-            session = load_session(Path(session))
-        self.session = session
-        self.name = f"replay:{Path(session.source).name}" if session.source else "replay"
-        self.protocol = session.protocol
-        self._position = 0
-        self._checks_resets = any(e is None for e in session.exchanges)
-
-    @property
-    def atr(self) -> bytes:
-        return self.session.atr
-
-    @property
-    def remaining(self) -> int:
-        return len(self.session.exchanges) - self._position
-
-    def transmit(self, apdu: bytes) -> bytes:
-        expected = self._next("command " + apdu.hex().upper())
-        if expected is None:
-            raise TransportError(f"replay: the recording has a reset at exchange {self._position}, "
-                                 f"the run sent {apdu.hex().upper()}", fatal=True)
-        command, response = expected
-        if bytes(apdu) != command:
-            raise TransportError(f"replay: exchange {self._position} differs: recorded {command.hex().upper()}, "
-                                 f"sent {apdu.hex().upper()}", fatal=True)
-        if len(response) < 2:  # an apdutool script records commands only
-            raise TransportError(f"replay: exchange {self._position} ({command.hex().upper()}) was recorded "
-                                 f"without an answer", fatal=True)
-        return response
-
-    def reset(self) -> bytes:
-        if self._checks_resets:
-            expected = self._next("reset")
-            if expected is not None:
-                raise TransportError(f"replay: exchange {self._position} is recorded {expected[0].hex().upper()}, "
-                                     f"the run reset the card", fatal=True)
-        return self.session.atr
-
-    def _next(self, what: str):
-        if self._position >= len(self.session.exchanges):
-            raise TransportError(f"replay: the recording ended ({len(self.session.exchanges)} exchanges) "
-                                 f"before {what}", fatal=True)
-        item = self.session.exchanges[self._position]
-        self._position += 1
-        return item

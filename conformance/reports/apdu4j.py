@@ -24,7 +24,7 @@ import re
 from datetime import datetime, timezone
 
 from ..limits import clip, clip_hex
-from ..transport import Session
+from ..recording import Session
 
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from ..limits import clip
-from ..transport import Session
+from ..recording import Session
 
 # Linear time on any input: blanks before CLA do not cross a line end (`^\s*` under re.M rescans
 # every following blank line from each line start: 240 KB of them took 93 s).

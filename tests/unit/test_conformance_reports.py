@@ -12,7 +12,8 @@ import pytest
 from conformance.card_under_test import CardUnderTest
 from conformance.reports import apdu4j, apdutool, html, json_report, junit
 from conformance.runner import Runner
-from conformance.transport import EmulatedTransport, ReplayTransport
+from conformance.sessions import ReplayTransport
+from conformance.transport import EmulatedTransport
 from conformance.vectors import DEFAULT_VECTORS, load_suite
 from conformance.verdict import CaseResult, StepResult, SuiteResult, Verdict
 from simulator import Card

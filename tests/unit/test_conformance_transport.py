@@ -8,8 +8,9 @@ import pytest
 
 from conformance.processors import (Cancelled, Chain, GetResponseProcessor, Trace, TracingProcessor,
                                     WrongLengthRetryProcessor, standard_chain)
-from conformance.sessions import dumps as session_dumps, loads as session_loads, session_from_trace
-from conformance.transport import EmulatedTransport, PcscTransport, ReplayTransport, Session, TransportError, atr_protocol
+from conformance.recording import Session
+from conformance.sessions import ReplayTransport, dumps as session_dumps, loads as session_loads, session_from_trace
+from conformance.transport import EmulatedTransport, PcscTransport, TransportError, atr_protocol
 from simulator import Card
 
 SELECT_SSSE = bytes.fromhex("00A404000F7378312E73682EC9E7BBE1B1A3D5CF")

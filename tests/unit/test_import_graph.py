@@ -8,8 +8,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("simulator", "conformance", "terminal", "tui", "sscard")
 
@@ -117,19 +115,6 @@ def _show(found: list[list[str]]) -> str:
     return "\n".join(" -> ".join(c) for c in found)
 
 
-# Known and owned elsewhere (issue 13): Session lives in conformance/transport.py, which the
-# session readers import and which imports them back. Remove this once Session has its own module.
-KNOWN_CORE = {"conformance.transport", "conformance.sessions"}  # the circle runs through both
-
-
-def _known(circle: list[str]) -> bool:
-    return KNOWN_CORE <= set(circle) and all(m.startswith("conformance.") for m in circle)
-
-
-def _outside_known(found: list[list[str]]) -> list[list[str]]:
-    return [c for c in found if not _known(c)]
-
-
 def test_the_graph_sees_imports_inside_functions_and_relative_ones(tmp_path):
     modules = {"simulator": ROOT / "simulator/__init__.py", "simulator.card": ROOT / "simulator/card.py",
                "simulator.samples": ROOT / "simulator/samples.py"}
@@ -140,14 +125,7 @@ def test_the_graph_sees_imports_inside_functions_and_relative_ones(tmp_path):
 
 
 def test_no_import_circle_in_the_product_code():
-    found = _outside_known(cycles(import_graph()))
-    assert not found, "import circles:\n" + _show(found)
-
-
-@pytest.mark.xfail(strict=True, reason="conformance.transport -> sessions -> reports.apdu4j/apdutool -> transport "
-                                       "(Session in transport.py), left to the helper that moves Session")
-def test_the_known_conformance_session_circle_is_gone():
-    found = [c for c in cycles(import_graph()) if _known(c)]
+    found = cycles(import_graph())
     assert not found, "import circles:\n" + _show(found)
 
 

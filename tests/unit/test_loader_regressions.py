@@ -15,7 +15,8 @@ from conformance.card_under_test import CardUnderTest
 from conformance.from_session import to_yaml
 from conformance.reports import html, json_report, junit
 from conformance.runner import Runner
-from conformance.transport import EmulatedTransport, Session
+from conformance.recording import Session
+from conformance.transport import EmulatedTransport
 from conformance.vectors import DEFAULT_VECTORS, VectorError, load_suite
 from conformance.verdict import Verdict
 from simulator import Card
