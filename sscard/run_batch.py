@@ -49,6 +49,7 @@ def run_batch(console, suite, spec, count, options, reports) -> int:
             atr = wait_for_card(reader)
             name = unique(card_name(atr), taken)
             lane = Lane(name, lambda: _labelled(open_target(spec), name))
+            console.print(f"{markup_safe(name)}: running the suite (Ctrl-C stops after this card)")
             with _Deferred() as interrupt:
                 with _Display(console, [lane]) as display:
                     run_one(suite, lane, on_event=display, **options)

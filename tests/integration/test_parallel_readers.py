@@ -1,0 +1,83 @@
+"""Two cards at once through the real pcscd (issue 14, item 1): two `sscard serve` processes hold a
+good gen2 card and a gen3 card with a seeded defect in "Virtual PCD 00 00" and "00 01"; one
+`sscard run --reader A --image a --reader B --image b` runs both at once, writes one report per
+card, and only the defective card FAILs. Both single runs are measured in the same test: the
+parallel run takes less than 0.8 of their sum (a ratio within one test, never an absolute time),
+both as wall time and as the span of the suite runs the reports record (which leaves out the
+interpreter's start-up that the parallel run pays once)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+from pcsckit import READERS, ROOT, sscard, wait_card
+from simulator.image import save_image
+from simulator.samples import sample_image
+
+SELECTION = "REC or SEL"   # cases the defect (6A82 for a missing record) makes FAIL, and more
+DEFECT = "wrong-sw-record-not-found"
+
+
+def run(*args, reports) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "sscard", "run", *args, "-k", SELECTION, "--reports", str(reports)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    return time.monotonic() - started, proc
+
+
+def span(*docs) -> float:
+    """Seconds from the first suite's start to the last one's end, as the reports record them."""
+    starts = [datetime.fromisoformat(d["provenance"]["started"]) for d in docs]
+    ends = [datetime.fromisoformat(d["provenance"]["ended"]) for d in docs]
+    return (max(ends) - min(starts)).total_seconds()
+
+
+def verdicts(doc) -> dict:
+    return {c["id"]: c["verdict"] for c in doc["cases"]}
+
+
+def test_two_readers_at_once(tmp_path):
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    save_image(good, sample_image("gen2"))
+    save_image(bad, dict(sample_image("gen3"), defects=[DEFECT]))
+    served = []
+    for slot, image in enumerate((good, bad)):  # the servers change their copies; the descriptions stay
+        copy = tmp_path / f"served-{slot}.yaml"
+        shutil.copy(image, copy)
+        served.append(sscard("serve", "--image", str(copy), "--slot", str(slot)))
+    try:
+        for reader in READERS:
+            wait_card(reader)
+        alone_good, proc_good = run("--reader", READERS[0], "--image", str(good), reports=tmp_path / "good")
+        alone_bad, proc_bad = run("--reader", READERS[1], "--image", str(bad), reports=tmp_path / "bad")
+        together, proc = run("--reader", READERS[0], "--image", str(good), "--reader", READERS[1],
+                             "--image", str(bad), reports=tmp_path / "both")
+    finally:
+        for server in served:
+            server.send_signal(signal.SIGTERM)
+        for server in served:
+            server.communicate(timeout=15)
+    assert proc_good.returncode == 0, proc_good.stdout[-3000:] + proc_good.stderr[-2000:]
+    assert proc_bad.returncode == 1, proc_bad.stdout[-3000:] + proc_bad.stderr[-2000:]
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+    names = sorted(p.name for p in (tmp_path / "both").iterdir())
+    assert names == ["Virtual_PCD_00_00.json", "Virtual_PCD_00_01.json", "junit.xml", "report.html"]
+    a, b = (json.loads((tmp_path / "both" / n).read_text(encoding="utf-8")) for n in names[:2])
+    assert "FAIL" not in verdicts(a).values() and "ERROR" not in verdicts(a).values()
+    failing = {i for i, v in verdicts(b).items() if v == "FAIL"}
+    assert failing and all(i.startswith("SSC.REC.") for i in failing)
+    # each card's verdicts are those it gets alone: the other card running beside it changes nothing
+    single = [json.loads(next((tmp_path / d).glob("*.json")).read_text(encoding="utf-8")) for d in ("good", "bad")]
+    assert verdicts(a) == verdicts(single[0]) and verdicts(b) == verdicts(single[1])
+
+    assert together < 0.8 * (alone_good + alone_bad), (together, alone_good, alone_bad)
+    assert span(a, b) < 0.8 * (span(single[0]) + span(single[1])), (span(a, b), span(single[0]), span(single[1]))
+    summary = proc.stdout
+    assert "cases per verdict" in summary and "Virtual PCD 00 00" in summary and "Virtual PCD 00 01" in summary
