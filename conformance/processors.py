@@ -2,7 +2,10 @@
 
 Each processor gets the C-APDU and a `send` function for the next link, and may send more than
 once (GET RESPONSE after 61xx, a resend after 6Cxx). They note what they did in the trace, so a
-report shows "auto GET RESPONSE" next to the exchanges it caused. A `transport: raw` step skips
+report shows "auto GET RESPONSE" next to the exchanges it caused; the exchanges themselves are
+traced one by one at the wire. The GET RESPONSE and 6Cxx links are the terminal's own
+(terminal/transport.py): the tester adds its notes, an on/off switch, the raw bypass and the case
+timeout around them, not a second copy. A `transport: raw` step skips
 every bypassable processor and sees the card's 61xx/6Cxx itself; tracing is never skipped.
 """
 
@@ -12,13 +15,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
 
-from simulator.apdu import APDUError, CommandAPDU
+from terminal.transport import GetResponse, RetryWrongLength, Send, compose
 
 from .transport import TransportError
-
-Send = Callable[[bytes], bytes]
 
 
 class Cancelled(Exception):
@@ -69,43 +69,23 @@ class Processor:
         raise NotImplementedError
 
 
-class GetResponseProcessor(Processor):
-    """61xx: fetch the waiting bytes with `00 C0 00 00 xx` until the card says something else."""
+class GetResponseProcessor(GetResponse, Processor):
+    """61xx: terminal.transport.GetResponse, each GET RESPONSE noted in the trace; off = not sent."""
 
     def __init__(self, trace: Trace | None = None, enabled: bool = True, max_rounds: int = 32):
-        self.trace, self.enabled, self.max_rounds = trace, enabled, max_rounds
-
-    def process(self, apdu: bytes, send: Send) -> bytes:
-        response = send(apdu)
-        collected = b""
-        for _ in range(self.max_rounds if self.enabled else 0):
-            if len(response) < 2 or response[-2] != 0x61:
-                break
-            collected += response[:-2]
-            request = bytes((0x00, 0xC0, 0x00, 0x00, response[-1]))
-            _note(self.trace, f"auto GET RESPONSE: {response[-2:].hex().upper()} -> {request.hex().upper()}")
-            response = send(request)
-        return collected + response
+        super().__init__(max_rounds if enabled else 0, _noter(trace))
+        self.trace, self.enabled = trace, enabled
 
 
-class WrongLengthRetryProcessor(Processor):
-    """6Cxx: resend the same command once with Le = xx (what field terminals do, spec §4.2)."""
+class WrongLengthRetryProcessor(RetryWrongLength, Processor):
+    """6Cxx: terminal.transport.RetryWrongLength (spec §4.2), the resend noted in the trace."""
 
     def __init__(self, trace: Trace | None = None, enabled: bool = True):
+        super().__init__(_noter(trace))
         self.trace, self.enabled = trace, enabled
 
     def process(self, apdu: bytes, send: Send) -> bytes:
-        response = send(apdu)
-        if not self.enabled or len(response) != 2 or response[0] != 0x6C:
-            return response
-        try:
-            command = CommandAPDU.parse(apdu)
-        except APDUError:
-            return response
-        retry = CommandAPDU(command.cla, command.ins, command.p1, command.p2, command.data,
-                            response[1] or 256).to_bytes()
-        _note(self.trace, f"auto resend with Le from {response.hex().upper()}: {retry.hex().upper()}")
-        return send(retry)
+        return super().process(apdu, send) if self.enabled else send(apdu)
 
 
 class TracingProcessor(Processor):
@@ -136,12 +116,8 @@ class Chain:
         self.cancel = cancel
 
     def transmit(self, apdu: bytes, raw: bool = False) -> bytes:
-        send = self._wire
-        for processor in reversed(self.processors):
-            if raw and processor.bypassable:
-                continue
-            send = _link(processor, send)
-        return send(bytes(apdu))
+        links = [p for p in self.processors if not (raw and getattr(p, "bypassable", True))]
+        return compose([_Checked(p) for p in links], self._wire)(bytes(apdu))
 
     def _wire(self, apdu: bytes) -> bytes:
         if self.cancel is not None and self.cancel.is_set():
@@ -149,8 +125,14 @@ class Chain:
         return _with_status_word(self.transport.transmit(apdu))
 
 
-def _link(processor: Processor, send: Send) -> Send:
-    return lambda apdu: _with_status_word(processor.process(apdu, send))
+class _Checked:
+    """A processor whose answer must carry a status word too (a processor may build its own)."""
+
+    def __init__(self, processor):
+        self.processor = processor
+
+    def process(self, apdu: bytes, send: Send) -> bytes:
+        return _with_status_word(self.processor.process(apdu, send))
 
 
 def _with_status_word(response: bytes) -> bytes:
@@ -161,9 +143,8 @@ def _with_status_word(response: bytes) -> bytes:
     return response
 
 
-def _note(trace: Trace | None, text: str) -> None:
-    if trace is not None:
-        trace.note(text)
+def _noter(trace: Trace | None):
+    return None if trace is None else trace.note
 
 
 def standard_chain(transport, trace: Trace, get_response: bool = True, retry_6c: bool = True,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Callable, Protocol, Sequence
 
-from simulator.apdu import CommandAPDU
+from simulator.apdu import APDUError, CommandAPDU
 
 Send = Callable[[bytes], bytes]
 TraceHook = Callable[[bytes, bytes], None]  # (C-APDU, R-APDU) of every exchange on the wire
+Note = Callable[[str], None]  # a processor saying what it did on its own (auto GET RESPONSE, resend)
 
 
 class Slot(Protocol):
@@ -31,10 +32,11 @@ def with_le(apdu: bytes, le: int) -> bytes:
 
 
 class GetResponse:
-    """61xx: fetch the waiting bytes with `00 C0 00 00 xx` until the card says something else."""
+    """61xx: fetch the waiting bytes with `00 C0 00 00 xx` until the card says something else.
+    `note(text)`, if given, hears of each GET RESPONSE sent (the tester's trace shows them)."""
 
-    def __init__(self, max_rounds: int = 32):
-        self.max_rounds = max_rounds
+    def __init__(self, max_rounds: int = 32, note: Note | None = None):
+        self.max_rounds, self.note = max_rounds, note
 
     def process(self, apdu: bytes, send: Send) -> bytes:
         response = send(apdu)
@@ -43,18 +45,31 @@ class GetResponse:
             if len(response) < 2 or response[-2] != 0x61:
                 break
             collected += response[:-2]
-            response = send(bytes((0x00, 0xC0, 0x00, 0x00, response[-1])))
+            request = bytes((0x00, 0xC0, 0x00, 0x00, response[-1]))
+            if self.note is not None:
+                self.note(f"auto GET RESPONSE: {response[-2:].hex().upper()} -> {request.hex().upper()}")
+            response = send(request)
         return collected + response
 
 
 class RetryWrongLength:
-    """6Cxx: resend the same command once with Le = xx (card §4.2; what field terminals do)."""
+    """6Cxx: resend the same command once with Le = xx (card §4.2; what field terminals do). A
+    command that does not parse as a C-APDU gets the card's 6Cxx back as it is."""
+
+    def __init__(self, note: Note | None = None):
+        self.note = note
 
     def process(self, apdu: bytes, send: Send) -> bytes:
         response = send(apdu)
-        if len(response) == 2 and response[0] == 0x6C and len(apdu) >= 4:
-            return send(with_le(apdu, response[1]))
-        return response
+        if len(response) != 2 or response[0] != 0x6C:
+            return response
+        try:
+            retry = with_le(apdu, response[1])
+        except APDUError:
+            return response
+        if self.note is not None:
+            self.note(f"auto resend with Le from {response.hex().upper()}: {retry.hex().upper()}")
+        return send(retry)
 
 
 class Tracing:
@@ -91,16 +106,21 @@ class Channel:
         return self.atr
 
     def transmit(self, apdu: bytes) -> bytes:
-        send: Send = self._wire
-        for processor in reversed(self.processors):
-            send = _link(processor, send)
-        return send(bytes(apdu))
+        return compose(self.processors, self._wire)(bytes(apdu))
 
     def _wire(self, apdu: bytes) -> bytes:
         response = bytes(self.slot.transmit(apdu))
         if len(response) < 2:  # no card answers without SW1 SW2: read it as "no precise diagnosis"
             return b"\x6F\x00"
         return response
+
+
+def compose(processors: Sequence, wire: Send) -> Send:
+    """`wire` behind `processors` (outermost first): the one send function a command goes through."""
+    send = wire
+    for processor in reversed(list(processors)):
+        send = _link(processor, send)
+    return send
 
 
 def _link(processor, send: Send) -> Send:
