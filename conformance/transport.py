@@ -9,6 +9,8 @@ Any failure to reach the card raises TransportError with the reason in words.
 from __future__ import annotations
 
 from simulator.atr import protocols as atr_protocols
+from terminal.errors import ReaderError
+from terminal.pcsc import PcscSlot
 
 # PC/SC result codes that mean "the card is gone" or "the reader is gone" (winscard.h).
 _CARD_GONE = {0x80100069: "card removed", 0x8010000C: "no card in the reader", 0x80100068: "card was reset by another application",
@@ -91,69 +93,46 @@ class EmulatedTransport(Transport):
 
 
 class PcscTransport(Transport):
-    """A card in a PC/SC reader through pyscard. `reader_name`: exact name or a unique substring."""
+    """A card in a PC/SC reader: terminal.pcsc.PcscSlot (the reader found by exact name or a
+    unique substring, connect, warm reset, transmit), its failures read as TransportErrors."""
 
     def __init__(self, reader_name: str):
         try:
-            from smartcard.System import readers
-        except ImportError:
-            raise TransportError("pyscard is not installed (pip install 'sscard[pcsc]')", fatal=True) from None
-        try:
-            available = readers()
-        except Exception as exc:  # pyscard raises its own types, or a bare Exception without pcscd
-            raise TransportError(f"cannot list PC/SC readers: {exc}", fatal=True) from None
-        names = [str(r) for r in available]
-        exact = [r for r in available if str(r) == reader_name]
-        matches = exact or [r for r in available if reader_name.lower() in str(r).lower()]
-        if len(matches) != 1:
-            what = "no reader" if not matches else "several readers"
-            raise TransportError(f"{what} matching {reader_name!r} (readers: {', '.join(names) or 'none'})", fatal=True)
-        self.name = str(matches[0])
-        self._connection = matches[0].createConnection()
-        self._call(self._connection.connect)
-        self.protocol = self._protocol_name()
+            self.slot = PcscSlot(reader_name)
+        except ReaderError as exc:  # no pyscard, no pcscd, no such reader: nothing to retry
+            raise TransportError(exc.detail, fatal=True) from None
+        self.name = self.slot.name
+        self._call(self.slot.power_on)
+        self.protocol = self._call(self.slot.protocol)
 
     @property
     def atr(self) -> bytes:
-        return bytes(self._call(self._connection.getATR))
+        return self._call(self.slot.atr)
 
     def transmit(self, apdu: bytes) -> bytes:
-        data, sw1, sw2 = self._call(self._connection.transmit, list(apdu))
-        return bytes(data) + bytes((sw1, sw2))
+        return self._call(self.slot.send, apdu)
 
     def reset(self) -> bytes:
-        from smartcard.scard import SCARD_RESET_CARD
-
         try:
-            self._call(self._connection.reconnect, disposition=SCARD_RESET_CARD)
+            return self._call(self.slot.power_on)
         except TransportError as first:
             if first.fatal:
                 raise
             # The handle died with a removed card; a card put back needs a fresh connection.
             self.close()
             try:
-                self._call(self._connection.connect)
+                return self._call(self.slot.power_on)
             except TransportError:
                 raise first from None
-        return self.atr
 
     def close(self) -> None:
+        self.slot.close()
+
+    def _call(self, fn, *args):
         try:
-            self._connection.disconnect()
-        except Exception:  # closing a connection to a removed card is not an error worth raising
-            pass
-
-    def _protocol_name(self) -> str:
-        from smartcard.CardConnection import CardConnection
-
-        protocol = self._connection.getProtocol()
-        return {CardConnection.T0_protocol: "T=0", CardConnection.T1_protocol: "T=1"}.get(protocol, "T=1")
-
-    def _call(self, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
+            return fn(*args)
         except Exception as exc:
-            raise _pcsc_error(exc, self.name if hasattr(self, "name") else "?") from exc
+            raise _pcsc_error(exc, self.name) from exc
 
 
 def _pcsc_error(exc: Exception, reader: str) -> TransportError:

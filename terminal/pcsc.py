@@ -10,15 +10,30 @@ PSAM_ATR_PREFIX = bytes.fromhex("3B6C00000081005353435053414D")  # §2.1, PD-T01
 PSAM_ATR_T1 = bytes.fromhex("3BEC0000010081005353435053414D000121")
 
 
-def reader_names() -> list[str]:
+def _pyscard_readers() -> list:
     try:
         from smartcard.System import readers
     except ImportError:
         raise ReaderError(-5, "pyscard is not installed (pip install 'sscard[pcsc]')") from None
     try:
-        return [str(r) for r in readers()]
+        return list(readers())
     except Exception as exc:  # pyscard raises bare Exceptions without pcscd
         raise ReaderError(-11, f"cannot list PC/SC readers: {exc}") from None
+
+
+def reader_names() -> list[str]:
+    return [str(r) for r in _pyscard_readers()]
+
+
+def pick_reader(name: str):
+    """The one pyscard reader `name` names: its exact name, else a unique part of it (any case)."""
+    available = _pyscard_readers()
+    matches = [r for r in available if str(r) == name] or [r for r in available if name.lower() in str(r).lower()]
+    if len(matches) != 1:
+        what = "no reader" if not matches else "several readers"
+        names = ", ".join(str(r) for r in available) or "none"
+        raise ReaderError(-11, f"{what} matching {name!r} (readers: {names})")
+    return matches[0]
 
 
 def looks_like_psam(atr: bytes) -> bool:
@@ -26,29 +41,43 @@ def looks_like_psam(atr: bytes) -> bool:
 
 
 class PcscSlot:
-    """The card in the reader `name` (exact, or a unique part of it)."""
+    """The card in the reader `name` (exact, or a unique part of it).
+
+    `power_on`, `send` and `protocol` talk to pyscard and let its errors through (the tester's
+    PcscTransport reads them its own way); `reset` and `transmit` turn them into ReaderError."""
 
     def __init__(self, name: str):
-        names = reader_names()
-        matches = [n for n in names if n == name] or [n for n in names if name.lower() in n.lower()]
-        if len(matches) != 1:
-            what = "no reader" if not matches else "several readers"
-            raise ReaderError(-11, f"{what} matching {name!r} (readers: {', '.join(names) or 'none'})")
-        self.name = matches[0]
+        self.reader = pick_reader(name)
+        self.name = str(self.reader)
         self._connection = None
 
-    def reset(self) -> bytes:
-        from smartcard.scard import SCARD_RESET_CARD
-        from smartcard.System import readers
+    def power_on(self) -> bytes:
+        """Connect (T=0 or T=1, whichever card and reader agree on), or warm reset if connected."""
+        if self._connection is None:
+            self._connection = self.reader.createConnection()
+            self._connection.connect()
+        else:
+            from smartcard.scard import SCARD_RESET_CARD
 
+            self._connection.reconnect(disposition=SCARD_RESET_CARD)
+        return self.atr()
+
+    def atr(self) -> bytes:
+        return bytes(self._connection.getATR())
+
+    def send(self, apdu: bytes) -> bytes:
+        data, sw1, sw2 = self._connection.transmit(list(apdu))
+        return bytes(data) + bytes((sw1, sw2))
+
+    def protocol(self) -> str:
+        from smartcard.CardConnection import CardConnection
+
+        protocol = self._connection.getProtocol()
+        return {CardConnection.T0_protocol: "T=0", CardConnection.T1_protocol: "T=1"}.get(protocol, "T=1")
+
+    def reset(self) -> bytes:
         try:
-            if self._connection is None:
-                reader = next(r for r in readers() if str(r) == self.name)
-                self._connection = reader.createConnection()
-                self._connection.connect()  # T=0 or T=1, whichever the card and reader agree on
-            else:
-                self._connection.reconnect(disposition=SCARD_RESET_CARD)
-            return bytes(self._connection.getATR())
+            return self.power_on()
         except Exception as exc:
             self.close()
             raise ReaderError(-2, f"{self.name}: {exc}") from None
@@ -57,10 +86,9 @@ class PcscSlot:
         if self._connection is None:
             raise ReaderError(-3, f"{self.name}: the card is not powered")
         try:
-            data, sw1, sw2 = self._connection.transmit(list(apdu))
+            return self.send(apdu)
         except Exception as exc:
             raise ReaderError(-4, f"{self.name}: {exc}") from None
-        return bytes(data) + bytes((sw1, sw2))
 
     def close(self) -> None:
         if self._connection is not None:
