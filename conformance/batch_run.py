@@ -49,25 +49,6 @@ def wait_for_card(reader: str, present: bool = True, timeout: float | None = Non
         scard.SCardReleaseContext(context)
 
 
-def exact_reader(wanted: str) -> str:
-    """The PC/SC name of the one reader `wanted` names (exact, else a unique part, as PcscTransport
-    matches); TransportError when there is not exactly one."""
-    from .record import resolve_reader
-
-    try:
-        from smartcard.System import readers
-
-        names = [str(r) for r in readers()]
-    except ImportError:
-        raise TransportError("pyscard is not installed (pip install 'sscard[pcsc]')", fatal=True) from None
-    except Exception as exc:  # pyscard raises bare exceptions without pcscd
-        raise TransportError(f"cannot list PC/SC readers: {exc}", fatal=True) from None
-    try:
-        return resolve_reader(wanted, names)
-    except ValueError as exc:
-        raise TransportError(str(exc), fatal=True) from None
-
-
 def card_name(atr: bytes) -> str:
     """A file-name-safe name for a card: "card-<region>-<serial>" from the project's ATR, else
     "atr-<ATR hex>" (a card that does not carry the project's historical bytes)."""

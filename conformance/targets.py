@@ -125,6 +125,29 @@ def _closing(first, then):
     return close
 
 
+def reader_names() -> list[str]:
+    """The PC/SC readers pcscd knows; TransportError when it cannot be asked."""
+    try:
+        from smartcard.System import readers
+
+        return [str(r) for r in readers()]
+    except ImportError:
+        raise TransportError("pyscard is not installed (pip install 'sscard[pcsc]')", fatal=True) from None
+    except Exception as exc:  # pyscard raises bare exceptions without pcscd
+        raise TransportError(f"cannot list PC/SC readers: {exc}", fatal=True) from None
+
+
+def exact_reader(wanted: str) -> str:
+    """The PC/SC name of the one reader `wanted` names (exact, else a unique part, as PcscTransport
+    matches); TransportError when there is not exactly one."""
+    from .record import resolve_reader
+
+    try:
+        return resolve_reader(wanted, reader_names())
+    except ValueError as exc:
+        raise TransportError(str(exc), fatal=True) from None
+
+
 def describe(atr: bytes, label: str, image: str | None = None) -> CardUnderTest:
     """The description of a card reached through a reader or a recording: the image given, else
     the built-in sample whose ATR it has (its keys are then known), else its generation only."""

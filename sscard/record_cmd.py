@@ -27,9 +27,8 @@ from conformance.transport import TransportError
 def record(reader, out, slot):
     """Relay a physical card through a virtual reader and record every exchange until Ctrl-C,
     SIGTERM or the card's removal."""
-    from conformance.batch_run import exact_reader
     from conformance.reports.writing import check
-    from conformance.targets import TargetSpec, open_target
+    from conformance.targets import TargetSpec, exact_reader, open_target
     from simulator.vpcd import VirtualReaderSlot, slot_port
 
     check(out)  # a session that could never be written: say so before relaying anything (exit 4)

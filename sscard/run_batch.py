@@ -13,9 +13,9 @@ import signal
 from pathlib import Path
 
 from conformance import cli_run as lib
-from conformance.batch_run import card_name, exact_reader, unique, wait_for_card
+from conformance.batch_run import card_name, unique, wait_for_card
 from conformance.parallel import Lane, run_one
-from conformance.targets import open_target
+from conformance.targets import exact_reader, open_target
 from conformance.textsafe import markup_safe
 
 from .exitcodes import FAILED, INTERRUPTED, PASSED

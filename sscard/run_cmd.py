@@ -106,8 +106,8 @@ def run(builtin, image, reader, replay, describe, all_readers, wait_s, batch, co
 
 
 def _opener(spec, wait_s):
-    from conformance.batch_run import exact_reader, wait_for_card
-    from conformance.targets import open_target
+    from conformance.batch_run import wait_for_card
+    from conformance.targets import exact_reader, open_target
     from conformance.transport import TransportError
 
     def open_card():

@@ -106,18 +106,16 @@ def run_specs(builtin, image: tuple, reader: tuple, replay, describe, all_reader
 
 def readers_holding_cards() -> list[str]:
     """Every PC/SC reader with a card in it (--all-readers); none is a reachability error (exit 3)."""
+    from conformance.targets import reader_names
     from conformance.transport import TransportError
 
     from .doctor import card_states
 
+    names = reader_names()
     try:
-        from smartcard.System import readers
-        names = [str(r) for r in readers()]
         present = [name for name, atr in card_states(names).items() if atr] if names else []
-    except ImportError:
-        raise TransportError("pyscard is not installed (pip install 'sscard[pcsc]')") from None
-    except Exception as exc:  # pyscard raises bare exceptions without pcscd
-        raise TransportError(f"cannot list PC/SC readers: {exc}") from None
+    except RuntimeError as exc:  # pcscd answered with an error
+        raise TransportError(f"cannot ask the readers for their cards: {exc}") from None
     if not present:
         raise TransportError(f"--all-readers: no reader holds a card (readers: {', '.join(names) or 'none'})")
     return sorted(present)
