@@ -11,6 +11,7 @@ from . import atr as atrlib
 from . import defects, personalise, profile
 from .apdu import APDUError, CommandAPDU
 from .commands import EVERYWHERE, ByP1, dispatch_table
+from .contacts import Contacts
 from .defects import Defect
 from .filesystem import DF, EF
 from .image import Image, ImageError, ImageInUse, from_dict, load_image, save_image
@@ -24,7 +25,7 @@ SW_9000 = b"\x90\x00"
 _SW = {sw: sw.to_bytes(2, "big") for sw in (0x6700, 0x6A81, 0x6D00, 0x6E00, 0x6985, 0x6F00)}
 
 
-class Card:
+class Card(Contacts):
     """An emulated social security card built from a card image (design.md contract)."""
 
     def __init__(self, image: Image, random: Callable[[int], bytes] | None = None,
@@ -107,23 +108,17 @@ class Card:
 
     # power ----------------------------------------------------------------------------------
 
+    # reset and power_off: Contacts
+
     def power_on(self) -> bytes:
-        self._clear_volatile()
+        atr = super().power_on()  # RAM cleared first: the defect then forgets the block
         if Defect.CARD_BLOCK_LOST_ON_RESET in self.defects:
             self.blocks["card_blocked"] = False
-        self.powered = True
-        return self.atr
-
-    def reset(self) -> bytes:
-        return self.power_on()
-
-    def power_off(self) -> None:
-        self._clear_volatile()
-        self.powered = False
+        return atr
 
     def close(self) -> None:
         """Nothing is pending (every change is saved as it happens); lets go of the image's lock."""
-        self.powered = False
+        super().close()
         if self.image_lock is not None:
             self.image_lock.release()
             self.image_lock = None

@@ -24,6 +24,7 @@ import yaml
 
 from . import crypto, samplekeys, schemes
 from .apdu import APDUError, CommandAPDU
+from .contacts import Contacts
 from .image import Image, ImageError, load_image
 from .samplekeys import DF_KEY_REFS
 from .sw import CardStatus
@@ -66,7 +67,7 @@ def command_name(apdu: bytes) -> str:
     return cmd["name"] if cmd else f"CLA {apdu[0]:02X} INS {apdu[1]:02X}"
 
 
-class Psam:
+class Psam(Contacts):
     """An emulated PSAM of one profile (ssc-terminal.md §2.1-§2.4, §4.6)."""
 
     def __init__(self, profile: str = "default", transport: str = "t0",
@@ -139,20 +140,7 @@ class Psam:
 
     # power ----------------------------------------------------------------------------------
 
-    def power_on(self) -> bytes:
-        self._clear_volatile()
-        self.powered = True
-        return self.atr
-
-    def reset(self) -> bytes:
-        return self.power_on()
-
-    def power_off(self) -> None:
-        self._clear_volatile()
-        self.powered = False
-
-    def close(self) -> None:
-        self.powered = False
+    # power_on, reset, power_off and close: Contacts
 
     def _clear_volatile(self) -> None:
         self.current, self.working, self.response = "MF", None, None   # PD-T06

@@ -23,6 +23,22 @@ def atomic_write(path, data: bytes, mode: int = 0o600) -> None:
     Files here hold keys, PINs or card sessions, so they are created with `mode` (0600) from the start.
     """
     path = target(path)
+    tmp = write_temp(path, data, mode)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        _drop(tmp)
+        raise
+    dirfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)
+
+
+def write_temp(path: Path, data: bytes, mode: int = 0o600) -> str:
+    """`data` in a temp file beside `path` (created with `mode`, on disk: fsynced), for the caller
+    to rename over `path`. Returns the temp file's name; nothing is left behind if writing fails."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
@@ -30,18 +46,17 @@ def atomic_write(path, data: bytes, mode: int = 0o600) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _drop(tmp)
         raise
-    dirfd = os.open(path.parent, os.O_RDONLY)
+    return tmp
+
+
+def _drop(name: str) -> None:
     try:
-        os.fsync(dirfd)
-    finally:
-        os.close(dirfd)
+        os.unlink(name)
+    except FileNotFoundError:
+        pass
 
 
 def temp_files(path) -> list[Path]:

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import os
 import signal
-import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from simulator.storage import TEMP_MARK, check_writable  # the images' temp names: one kind to find
+from simulator.storage import check_writable, write_temp  # the images' temp files: one kind to find
 
 MODE = 0o600
 
@@ -118,18 +117,7 @@ def _inside(path: Path, root: Path) -> bool:
 
 def _stage(target: Path, data) -> str:
     """The data in a 0600 temp file beside `target`, on disk. Returns the temp file's name."""
-    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", suffix=".tmp", dir=target.parent)
-    try:
-        os.fchmod(fd, MODE)
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        _remove(temp)
-        raise
-    return temp
+    return write_temp(target, data.encode("utf-8") if isinstance(data, str) else bytes(data), MODE)
 
 
 def _remove(name: str) -> None:
