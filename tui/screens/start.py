@@ -40,6 +40,7 @@ class StartScreen(Screen):
         Binding("a", "toggle_all", "All/none"),
         Binding("slash", "focus_filter", "Filter"),
         Binding("i", "focus_image", "Image path"),
+        Binding("p", "run_parallel", "All readers at once"),
     ]
 
     def __init__(self) -> None:
@@ -349,3 +350,14 @@ class StartScreen(Screen):
             return
         everything = not self.expression and not self.unchecked
         app.start_run(target, None if everything else chosen, self.expression)
+
+    def action_run_parallel(self) -> None:
+        """The chosen cases on every reader holding a card, at once (one progress row per reader)."""
+        from .parallel import ParallelScreen
+
+        readers = [Target("pcsc", name) for name, present in self.scan.readers if present]
+        if self.app.suite is None or len(readers) < 2:
+            self.notify("A run at once needs two readers holding a card (and the vectors loaded).", severity="warning")
+            return
+        everything = not self.expression and not self.unchecked
+        self.app.push_screen(ParallelScreen(readers, None if everything else self.chosen_ids(), self.expression))
