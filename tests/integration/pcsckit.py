@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -133,6 +134,24 @@ def sscard(*args, **kw) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "sscard", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 15.0) -> str:
+    """SIGTERM to `proc`, then its output once it has exited cleanly (exit 0); killed if it hangs."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    finally:
+        kill(proc)
+    assert proc.returncode == 0, out
+    return out
+
+
+def kill(proc: subprocess.Popen) -> None:
+    """Kill `proc` if it still runs (the `finally` of every test that started one) and reap it."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
 
 
 def wait_card(reader: str, timeout: float = 20.0) -> bytes:

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-
-from pcsckit import READERS, SELECT_SSSE, connect, sscard, tx, wait_card, wait_slot_empty
+from pcsckit import READERS, SELECT_SSSE, connect, kill, sscard, stop, tx, wait_card, wait_slot_empty
 from simulator.psam import Psam
 
 PSAM_ATR = "3B6C00000081005353435053414D0001"
 GEN3_ATR = "3B6D00000081005353430344035A3C1E03"
-
-
-def _stop(proc) -> str:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        out, _ = proc.communicate(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, out
-    return out
 
 
 def test_serve_builtin_gen3_with_builtin_psam_two_readers():
@@ -56,11 +42,9 @@ def test_serve_builtin_gen3_with_builtin_psam_two_readers():
         assert tx(card, "00B2072C00") == "07094130313233343536339000"
         psam.disconnect()
         card.disconnect()
-        out = _stop(proc)
+        out = stop(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        kill(proc)
     assert "builtin PSAM default" in out and "Virtual PCD 00 01" in out
     assert "DIVERSIFY" in out and "ENCRYPT/MAC" in out   # the PSAM's trace names its commands
 
@@ -80,11 +64,9 @@ def test_serve_psam_image_in_slot_after_the_card(tmp_path):
         assert tx(psam, "BFDE481118430244035A3C1E0234343033303073781122334455667788") == "6A88"
         assert tx(psam, "BFDE481218430244035A3C1E023434303330307378A0A1A2A3A4A5A6A7") == "9000"
         psam.disconnect()
-        _stop(proc)
+        stop(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        kill(proc)
 
 
 def test_serve_refuses_a_bad_psam_image_with_its_line(tmp_path):
@@ -114,8 +96,6 @@ def test_suite_against_the_served_psam_through_pcscd(tmp_path):
         passed = [c for c in cases if c["verdict"] == "PASS"]
         assert len(passed) >= 40 and all(c["id"].startswith("SSC.PSAM.") for c in passed)
         assert {c["verdict"] for c in cases} == {"PASS", "NOT_APPLICABLE"}
-        _stop(proc)
+        stop(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        kill(proc)

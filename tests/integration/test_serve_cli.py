@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import signal
 import time
 
-from pcsckit import READERS, SELECT_SSSE, connect, sscard, tx, wait_card, wait_slot_empty
+from pcsckit import READERS, SELECT_SSSE, connect, kill, sscard, stop, tx, wait_card, wait_slot_empty
 from simulator import Card
 from simulator.image import save_image
 
@@ -25,13 +24,9 @@ def test_serve_two_images_trace_and_clean_sigterm(tmp_path):
         assert tx(conn, "805E010007123456FF246810") == "9000"  # a persistent change
         conn.disconnect()
         time.sleep(0.5)  # let a few presence polls pass: they must not show in the trace
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=15)
+        out = stop(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, out
+        kill(proc)
     assert "SELECT" in out and "6118" in out and "response bytes waiting" in out
     assert "CHANGE PIN" in out and "9000 success" in out
     assert "stopping (SIGTERM)" in out and "images saved" in out
@@ -67,6 +62,4 @@ def test_doctor_all_well_with_a_card_and_names_the_fix_without():
         assert proc.returncode == 0, out
         assert "all is well" in out and "3B6D00000081005353430144035A3C1E01" in out
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.communicate(timeout=15)
-    assert server.returncode == 0
+        stop(server)
