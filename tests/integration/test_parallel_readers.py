@@ -58,6 +58,9 @@ def test_two_readers_at_once(tmp_path):
         alone_bad, proc_bad = run("--reader", READERS[1], "--image", str(bad), reports=tmp_path / "bad")
         together, proc = run("--reader", READERS[0], "--image", str(good), "--reader", READERS[1],
                              "--image", str(bad), reports=tmp_path / "both")
+        every = subprocess.run([sys.executable, "-m", "sscard", "run", "--all-readers", "--describe", str(good),
+                                "-k", "SEL", "--reports", str(tmp_path / "all")],
+                               cwd=ROOT, capture_output=True, text=True, timeout=600)
     finally:
         for server in served:
             server.send_signal(signal.SIGTERM)
@@ -79,5 +82,7 @@ def test_two_readers_at_once(tmp_path):
 
     assert together < 0.8 * (alone_good + alone_bad), (together, alone_good, alone_bad)
     assert span(a, b) < 0.8 * (span(single[0]) + span(single[1])), (span(a, b), span(single[0]), span(single[1]))
+    # --all-readers: both readers found holding a card, one report each (one shared description)
+    assert sorted(p.name for p in (tmp_path / "all").glob("*.json")) == names[:2], every.stdout[-3000:]
     summary = proc.stdout
     assert "cases per verdict" in summary and "Virtual PCD 00 00" in summary and "Virtual PCD 00 01" in summary
