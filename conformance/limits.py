@@ -18,8 +18,9 @@ gigabyte of memory or a report nobody can open:
 from __future__ import annotations
 
 import re
-import reprlib
 import time
+
+from simulator.quote import CLIP, clip, clip_hex, shorten  # noqa: F401  (one quoting rule for every message)
 
 from .processors import Cancelled
 
@@ -31,41 +32,6 @@ MAX_REGEX_SIZE = 20_000  # items of a regex with its counted repeats written out
 # 64 KiB EF read 256 bytes at a time fits; a report stays a few MB per case at worst.
 MAX_CASE_EXCHANGES = 1000  # APDUs and resets
 MAX_CASE_BYTES = 512 * 1024  # commands, answers and rendered expectations
-CLIP = 60  # characters of a value quoted in a message
-
-
-def clip(value, limit: int = CLIP) -> str:
-    """repr() of a value for a message, cut to about `limit` characters with its full length:
-    `'0000000000…' (10485760 characters)`. Containers show a few items and their count."""
-    sized = isinstance(value, (str, bytes, bytearray))
-    text = repr(value[:limit + 1]) if sized else _SHORT_REPR.repr(value)
-    whole = len(value) <= limit if sized else "..." not in text  # reprlib marks what it left out
-    if len(text) <= limit and whole:
-        return text
-    if sized:
-        size = f"{len(value)} {'characters' if isinstance(value, str) else 'bytes'}"
-    elif isinstance(value, (dict, list, tuple, set)):
-        size = f"{len(value)} item{'s' if len(value) != 1 else ''}"
-    else:
-        size = f"{len(text)} characters"
-    return f"{text[:limit - 1]}… ({size})"
-
-
-def shorten(text, limit: int = 200) -> str:
-    """A message's own text (an exception's, not a quoted value) cut to `limit` characters."""
-    text = str(text)
-    return text if len(text) <= limit else f"{text[:limit - 1]}… ({len(text)} characters)"
-
-
-def clip_hex(data: bytes, limit: int = CLIP) -> str:
-    """Bytes as upper-case hex for a message, cut like clip(): `00A40400…(65544 bytes)`."""
-    shown = bytes(data[:limit // 2]).hex().upper()
-    return shown if len(data) <= limit // 2 else f"{shown}… ({len(data)} bytes)"
-
-
-_SHORT_REPR = reprlib.Repr()
-_SHORT_REPR.maxstring = _SHORT_REPR.maxother = _SHORT_REPR.maxlong = CLIP + 1
-_SHORT_REPR.maxlevel, _SHORT_REPR.maxdict = 3, 6
 
 
 class CaseLimits:

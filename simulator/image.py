@@ -12,7 +12,7 @@ import yaml
 
 from . import strict_yaml
 from .storage import atomic_write
-from .strict_yaml import cut
+from .quote import clip
 
 try:  # the C loader and dumper are much faster where libyaml is there
     from yaml import CSafeDumper as _Dumper
@@ -125,10 +125,10 @@ def _explain(error) -> list[tuple[tuple, str]]:
         hint = f" (known: {', '.join(known)})" if known else ""
 
         def named(key) -> str:  # x-key: "profile switch", "top-level key"
-            return f"{schema['x-key']} {cut(key)}" if "x-key" in schema else f"key {cut(key)} in {where}"
+            return f"{schema['x-key']} {clip(key)}" if "x-key" in schema else f"key {clip(key)} in {where}"
         return [(path + (k,), f"unknown {named(k)}{hint}") for k in extra]
     if "propertyNames" in error.schema_path:  # a key of the wrong form: the error is about the key
-        return [(path + (str(value),), f"{where}: key {cut(value)} is not {what or 'a known name'}")]
+        return [(path + (str(value),), f"{where}: key {clip(value)} is not {what or 'a known name'}")]
     if error.validator == "required":
         return [(path, f"{where} needs {error.message.split(' ')[0]}")]
     if error.validator in ("anyOf", "oneOf"):  # a mapping that went wrong inside: say where inside
@@ -152,14 +152,14 @@ def _types(schema: dict) -> str:
 
 def _shown(value) -> str:
     if isinstance(value, str):
-        return f"text {cut(value)}"
+        return f"text {clip(value)}"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return cut(value)
+    return clip(value)
 
 
 def dump_image(data: dict) -> str:

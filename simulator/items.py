@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .strict_yaml import cut
+from .quote import clip
 
 _FMT = re.compile(r"^(an|cn|b)(\d+)$")
 
@@ -27,7 +27,7 @@ def encode(fmt: str, value, pad: int = 0x00) -> bytes:
         try:
             raw = bytes.fromhex(str(value)) if not isinstance(value, bytes) else value
         except ValueError:
-            raise ItemError(f"b{n} item must be hex (pairs of 0-9 A-F), got {cut(value)}") from None
+            raise ItemError(f"b{n} item must be hex (pairs of 0-9 A-F), got {clip(value)}") from None
         if len(raw) != n:
             raise ItemError(f"b{n} item needs {n} bytes of hex, got {len(raw)}")
         return raw
@@ -35,13 +35,13 @@ def encode(fmt: str, value, pad: int = 0x00) -> bytes:
         try:
             raw = str(value).encode("gbk")
         except UnicodeEncodeError as exc:
-            raise ItemError(f"an{n} item has {cut(exc.object[exc.start:exc.end])}, which GBK cannot write") from None
+            raise ItemError(f"an{n} item has {clip(exc.object[exc.start:exc.end])}, which GBK cannot write") from None
         if len(raw) > n:
-            raise ItemError(f"an{n} item is {len(raw)} bytes in GBK, longer than {n}: {cut(value)}")
+            raise ItemError(f"an{n} item is {len(raw)} bytes in GBK, longer than {n}: {clip(value)}")
         return raw + bytes([pad]) * (n - len(raw))
     digits = str(value)
     if not digits.isdigit() or not digits.isascii():
-        raise ItemError(f"cn{n} item takes digits only, got {cut(value)}")
+        raise ItemError(f"cn{n} item takes digits only, got {clip(value)}")
     if len(digits) > 2 * n:
         raise ItemError(f"cn{n} item holds at most {2 * n} digits, got {len(digits)}")
     return bytes.fromhex(digits + "F" * (2 * n - len(digits)))

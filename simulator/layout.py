@@ -20,7 +20,7 @@ import yaml
 from . import items
 from .image import PROFILES, Image, ImageError
 from .security import ACError, parse_ac
-from .strict_yaml import cut
+from .quote import clip
 
 LAYOUT_DFS = tuple(f"DF0{n}" for n in range(1, 8))
 SIZED = {"tlv": ("records",), "linear": ("record_length", "count"), "cyclic": ("record_length", "count"),
@@ -75,14 +75,14 @@ def _name(image: Image, name) -> tuple[str, str]:
         parts = parts[1:]
     where = ("layout", str(name))
     if len(parts) != 2:
-        raise image.error(where, f"layout entry {cut(name)}: name an EF of DF01–DF07 as DFnn/EFxx (e.g. DF03/EF19)")
+        raise image.error(where, f"layout entry {clip(name)}: name an EF of DF01–DF07 as DFnn/EFxx (e.g. DF03/EF19)")
     df, ef = parts
     if df not in LAYOUT_DFS:
         which = df if len(df) <= 16 else "its DF"
-        raise image.error(where, f"layout entry {cut(name)}: {which} is not one of DF01–DF07; a layout "
+        raise image.error(where, f"layout entry {clip(name)}: {which} is not one of DF01–DF07; a layout "
                                  "declares EFs of DF01–DF07 only (spec §9.1)")
     if not _EF.match(ef):
-        raise image.error(where, f"layout entry {cut(name)}: the EF is named by its FID EFxx (xx hex), got {cut(ef)}")
+        raise image.error(where, f"layout entry {clip(name)}: the EF is named by its FID EFxx (xx hex), got {clip(ef)}")
     return df, ef
 
 
@@ -98,14 +98,14 @@ def _names(entry: dict, error, *where) -> dict:
     """`item` (中文) and `en` names, shown by card show, card read and the explorer."""
     for key in ("item", "en"):
         if key in entry and not isinstance(entry[key], str):
-            raise error(f"{key} is a name (text), got {cut(entry[key])}", *where, key)
+            raise error(f"{key} is a name (text), got {clip(entry[key])}", *where, key)
     return {key: entry[key] for key in ("item", "en") if key in entry}
 
 
 def _whole(value, key: str, error) -> int:
     low, high = LIMITS[key]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise error(f"{key} must be a whole number {low}–{high}, got {cut(value)}", key)
+        raise error(f"{key} must be a whole number {low}–{high}, got {clip(value)}", key)
     return value
 
 
@@ -117,7 +117,7 @@ def _sfi(entry: dict, fid: int, error) -> int | None:
         return None
     sfi = _hex_byte(value)
     if sfi is None or not 1 <= sfi <= MAX_SFI:
-        raise error(f'sfi must be 01–1E in hex (quoted: "19") or none, got {cut(value)}', "sfi")
+        raise error(f'sfi must be 01–1E in hex (quoted: "19") or none, got {clip(value)}', "sfi")
     return sfi
 
 
@@ -128,16 +128,16 @@ def _records(records, error) -> list[dict]:
     for i, rec in enumerate(records):
         where = ("records", i)
         if not isinstance(rec, dict):
-            raise error(f"record {i + 1} must be a mapping {{tag: .., fmt: ..}}, got {cut(rec)}", *where)
+            raise error(f"record {i + 1} must be a mapping {{tag: .., fmt: ..}}, got {clip(rec)}", *where)
         for key in rec:
             if key not in RECORD_KEYS:
-                raise error(f"record {i + 1}: unknown key {cut(key)} (known: {', '.join(RECORD_KEYS)})", *where, key)
+                raise error(f"record {i + 1}: unknown key {clip(key)} (known: {', '.join(RECORD_KEYS)})", *where, key)
         for key in ("tag", "fmt"):
             if key not in rec:
                 raise error(f"record {i + 1} has no {key}", *where)
         tag = _hex_byte(rec["tag"])
         if tag is None:
-            raise error(f"record {i + 1}: tag must be one byte in hex (\"79\"), got {cut(rec['tag'])}", *where, "tag")
+            raise error(f"record {i + 1}: tag must be one byte in hex (\"79\"), got {clip(rec['tag'])}", *where, "tag")
         if tag == 0:
             raise error(f"record {i + 1}: tag 00 is not a record identifier (spec §9.1)", *where, "tag")
         if tag in seen:
@@ -145,7 +145,7 @@ def _records(records, error) -> list[dict]:
         seen[tag] = i + 1
         try:
             if not isinstance(rec["fmt"], str) or len(rec["fmt"]) > 8:
-                raise items.ItemError(f"fmt is an item format an<n>, cn<n> or b<n> (§3.1), got {cut(rec['fmt'])}")
+                raise items.ItemError(f"fmt is an item format an<n>, cn<n> or b<n> (§3.1), got {clip(rec['fmt'])}")
             _, length = items.parse_format(rec["fmt"])
         except items.ItemError as exc:
             raise error(f"record {i + 1}: {exc}", *where, "fmt") from None
@@ -160,7 +160,7 @@ def _records(records, error) -> list[dict]:
 def _ac(value, kind: str, df: str, keys: set[tuple[str, int]], error) -> str:
     if not isinstance(value, str) or len(value) > 200:
         raise error(f"{kind} must be an access condition of §5.2 (free, never, PIN, key(83), "
-                    f"either(PIN,key(81)), ...), got {cut(value)}", kind)
+                    f"either(PIN,key(81)), ...), got {clip(value)}", kind)
     try:
         condition = parse_ac(value, _Owner(f"SSSE/{df}"))
     except ACError as exc:
@@ -182,14 +182,14 @@ def _entry(image: Image, name: str, df: str, ef: str, entry, keys: set) -> dict:
         raise error("an EF description is a mapping (structure:, read:, write:, ...)")
     structure = entry.get("structure")
     if not isinstance(structure, str) or structure not in SIZED:
-        raise error(f"structure must be one of {', '.join(SIZED)}, got {cut(structure)}",
+        raise error(f"structure must be one of {', '.join(SIZED)}, got {clip(structure)}",
                     *(("structure",) if "structure" in entry else ()))
     allowed = COMMON + SIZED[structure]
     for key in entry:
         if key not in allowed:
             others = [s for s, needs in SIZED.items() if key in needs]
             hint = f" ({key} is for {' and '.join(others)} EFs)" if others else f" (known: {', '.join(allowed)})"
-            raise error(f"key {cut(key)} does not belong to a {structure} EF{hint}", key)
+            raise error(f"key {clip(key)} does not belong to a {structure} EF{hint}", key)
     for key in SIZED[structure] + ("read", "write"):
         if key not in entry:
             raise error(f"a {structure} EF needs {key}")

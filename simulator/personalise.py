@@ -13,7 +13,7 @@ from .filesystem import CyclicEF, RecordEF, TransparentEF
 from .image import Image, ImageError
 from .profile import Model, pki_pins
 from .security import Pin
-from .strict_yaml import cut
+from .quote import clip
 
 _HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})*$")
 PKI_HOLDER = "PKI/SS.CERT.ADF1"
@@ -47,7 +47,7 @@ def ef_path(model: Model, name: str) -> str | None:
 def _hex(image: Image, keys: tuple, value, what: str) -> bytes:
     text = str(value).replace(" ", "")
     if not _HEX.match(text):
-        raise image.error(keys, f"{what} must be hex, got {cut(value)}")
+        raise image.error(keys, f"{what} must be hex, got {clip(value)}")
     return bytes.fromhex(text)
 
 
@@ -57,7 +57,7 @@ def apply(model: Model, image: Image) -> dict:
     for path, values in (image.get("data") or {}).items():
         ef = model.efs.get(ef_path(model, path) or "")
         if not isinstance(ef, RecordEF) or "records" not in ef.spec:
-            raise image.error(("data", path), f"no TLV record file {cut(path)} on a gen{model.generation} card")
+            raise image.error(("data", path), f"no TLV record file {clip(path)} on a gen{model.generation} card")
         if not isinstance(values, dict):
             raise image.error(("data", path), "data of a file is a mapping of tag (2 hex digits) to value")
         for tag, value in values.items():
@@ -76,7 +76,7 @@ def apply(model: Model, image: Image) -> dict:
     for path, value in (image.get("files") or {}).items():
         ef = model.efs.get(ef_path(model, path) or "")
         if not isinstance(ef, TransparentEF):
-            raise image.error(("files", path), f"no transparent file {cut(path)} on a gen{model.generation} card")
+            raise image.error(("files", path), f"no transparent file {clip(path)} on a gen{model.generation} card")
         raw = _file_content(image, path, value, ef.size)
         if len(raw) > ef.size:
             raise image.error(("files", path), f"{path} holds {ef.size} bytes, the content has {len(raw)}")
@@ -86,7 +86,7 @@ def apply(model: Model, image: Image) -> dict:
     state = image.get("state") or {}
     app = state.get("application", "active")
     if app not in ("active", "temporary", "permanent"):
-        raise image.error(("state", "application"), f"application state is active, temporary or permanent, got {cut(app)}")
+        raise image.error(("state", "application"), f"application state is active, temporary or permanent, got {clip(app)}")
     return {"application": app, "card_blocked": bool(state.get("card_blocked", False))}
 
 
@@ -100,27 +100,27 @@ def _file_content(image: Image, path: str, value, limit: int) -> bytes:
     base = image.path.resolve().parent if image.path else Path.cwd().resolve()
     name = Path(str(value))
     if name.is_absolute() or ".." in name.parts:
-        raise image.error(where, f"{path}: {cut(value)} is neither hex nor a file name inside the image's folder")
+        raise image.error(where, f"{path}: {clip(value)} is neither hex nor a file name inside the image's folder")
     target = (base / name).resolve()
     if not target.is_relative_to(base):
-        raise image.error(where, f"{path}: {cut(value)} leads outside the image's folder (to {cut(str(target))})")
+        raise image.error(where, f"{path}: {clip(value)} leads outside the image's folder (to {clip(str(target))})")
     try:
         fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise image.error(where, f"{path}: neither hex nor a readable file ({exc.strerror}: {cut(value)})") from None
+        raise image.error(where, f"{path}: neither hex nor a readable file ({exc.strerror}: {clip(value)})") from None
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise image.error(where, f"{path}: {cut(value)} is not a regular file")
+            raise image.error(where, f"{path}: {clip(value)} is not a regular file")
         raw = f.read(limit + 1)
     if len(raw) > limit:
-        raise image.error(where, f"{path} holds {limit} bytes, the file {cut(value)} is larger")
+        raise image.error(where, f"{path} holds {limit} bytes, the file {clip(value)} is larger")
     return raw
 
 
 def _apply_records(model: Model, image: Image, path: str, recs) -> None:
     ef = model.efs.get(ef_path(model, path) or "")
     if not isinstance(ef, RecordEF):
-        raise image.error(("records", path), f"no record file {cut(path)} on a gen{model.generation} card")
+        raise image.error(("records", path), f"no record file {clip(path)} on a gen{model.generation} card")
     if isinstance(ef, CyclicEF):
         if not isinstance(recs, list) or len(recs) > ef.capacity:
             raise image.error(("records", path), f"{path} is cyclic: a list of at most {ef.capacity} records, newest first")
@@ -147,14 +147,14 @@ def _apply_keys(model: Model, image: Image) -> None:
     for df_name, keys in (image.get("keys") or {}).items():
         path = df_path(model, str(df_name))
         if path is None or not isinstance(keys, dict):
-            raise image.error(("keys", str(df_name)), f"no DF {cut(df_name)} with keys on a gen{model.generation} card")
+            raise image.error(("keys", str(df_name)), f"no DF {clip(df_name)} with keys on a gen{model.generation} card")
         df = model.dfs[path]
         for ref, spec in keys.items():
             where = ("keys", str(df_name), str(ref))
             try:
                 number = int(str(ref), 16) & 0x1F
             except ValueError:
-                raise image.error(where, f"key reference must be 2 hex digits, got {cut(ref)}") from None
+                raise image.error(where, f"key reference must be 2 hex digits, got {clip(ref)}") from None
             key = df.keys.get(number)
             if key is None:
                 raise image.error(where, f"{path} has no key {str(ref).upper()} in the profile")
@@ -173,7 +173,7 @@ def _apply_keys(model: Model, image: Image) -> None:
 
 def _tries(image: Image, where: tuple, value, maximum: int) -> int:
     if not isinstance(value, int) or not 0 <= value <= maximum:
-        raise image.error(where, f"tries must be 0-{maximum}, got {cut(value)}")
+        raise image.error(where, f"tries must be 0-{maximum}, got {clip(value)}")
     return value
 
 
@@ -183,9 +183,9 @@ def _pin(image: Image, where: tuple, spec, default: str, maximum: int, sizes: ra
     try:
         value = pin_bcd(text)
     except ValueError:
-        raise image.error(where, f"PIN must be digits, got {cut(text)}") from None
+        raise image.error(where, f"PIN must be digits, got {clip(text)}") from None
     if len(value) not in sizes:
-        raise image.error(where, f"PIN must be {sizes.start}-{sizes.stop - 1} bytes of BCD, got {cut(text)}")
+        raise image.error(where, f"PIN must be {sizes.start}-{sizes.stop - 1} bytes of BCD, got {clip(text)}")
     tries = _tries(image, where, spec.get("tries", maximum), maximum)
     return Pin(value, maximum, tries)
 
@@ -194,7 +194,7 @@ def _apply_pins(model: Model, image: Image) -> None:
     pins = image.get("pins") or {}
     for name in pins:
         if name not in ("SSSE", "PKI/user", "PKI/admin") or (name.startswith("PKI") and PKI_HOLDER not in model.dfs):
-            raise image.error(("pins", name), f"no PIN {cut(name)} on a gen{model.generation} card (SSSE, PKI/user, PKI/admin)")
+            raise image.error(("pins", name), f"no PIN {clip(name)} on a gen{model.generation} card (SSSE, PKI/user, PKI/admin)")
     sw = model.switches
     model.dfs["SSSE"].pins[0] = _pin(image, ("pins", "SSSE"), pins.get("SSSE"), sw["default_pin"],
                                      sw["pin_tries"], range(2, 7))

@@ -9,7 +9,7 @@ from .filesystem import DF, EF, CyclicEF, RecordEF, TransparentEF
 from .image import PROFILES, Image
 from .layout import card_tree, profile_data  # profile_data: read with the layout, used here too
 from .security import ACError, Key, Pin, parse_ac
-from .strict_yaml import cut
+from .quote import clip
 
 DEFAULT_SWITCHES = {
     "transport": "t0", "atr": None, "select_mf": "accept", "dir_sfi": "0B", "fci_extra": {},
@@ -98,13 +98,13 @@ def _check_switch_targets(model: Model, image: Image) -> None:
     names = set(model.dfs) | {df.name for df in model.dfs.values()}
     for name in model.switches["fci_extra"] or {}:
         if str(name) not in names:
-            raise image.error(("switches", "fci_extra", str(name)), f"switch fci_extra: no DF {cut(name)} on a "
+            raise image.error(("switches", "fci_extra", str(name)), f"switch fci_extra: no DF {clip(name)} on a "
                               f"gen{model.generation} card (known: {', '.join(sorted(model.dfs))})")
     for target in model.switches["ac"] or {}:
         path, _, rec = str(target).partition("#")
         ef = model.efs.get(path)
         if ef is None:
-            raise image.error(("switches", "ac", str(target)), f"switch ac: no file {cut(path)} on a "
+            raise image.error(("switches", "ac", str(target)), f"switch ac: no file {clip(path)} on a "
                               f"gen{model.generation} card (a path like SSSE/EF05 or SSSE/DF01/EF05#2)")
         count = len(ef.records) if isinstance(ef, RecordEF) else 0
         if rec and not 1 <= int(rec) <= count:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from .quote import clip
+
 MAX_BYTES = 16 * 1024 * 1024  # a card image with every file full is well under 1 MB
 MAX_DEPTH = 64  # card images nest 5 deep, vector files 8
 EXPANSION_ALLOWANCE = 100_000  # values aliases may add beyond what the text itself holds
@@ -81,12 +83,6 @@ class Located:
         while path not in self.lines and path:
             path = path[:-1]
         return self.lines.get(path, 1)
-
-
-def cut(value, limit: int = 60) -> str:
-    """repr() of a value for a message, cut to about `limit` characters (a 10 MB item is not echoed)."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def load(text: str, raw_keys: frozenset = frozenset(), max_bytes: int = MAX_BYTES,
@@ -150,7 +146,7 @@ class _Builder:
                 self.out.problems.append((key_line, "mapping keys must be plain text"))
                 continue
             if key in result:
-                self.out.problems.append((key_line, f"duplicate key {cut(key)}"))
+                self.out.problems.append((key_line, f"duplicate key {clip(key)}"))
             child = path + (key,)
             self.out.lines[child] = key_line  # errors about a key point at the key
             result[key] = self.build(value_node, child, raw or key in self.raw_keys)
