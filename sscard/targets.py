@@ -94,6 +94,9 @@ def run_specs(builtin, image: tuple, reader: tuple, replay, describe, all_reader
                                    f"--reader (paired in order), or one --describe FILE for all of them")
         described = list(image) or [describe] * len(readers)
         return [TargetSpec("reader", r, describe=d) for r, d in zip(readers, described)]
+    if describe and not replay:
+        raise click.UsageError("--describe goes with --reader, --all-readers or --replay: it describes a card "
+                               "the tester reaches but does not emulate")
     if len(image) > 1:
         raise click.UsageError("several --image without --reader: give one card image (or one per --reader)")
     if replay:

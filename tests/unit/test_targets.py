@@ -79,6 +79,7 @@ def test_an_ambiguous_pairing_is_a_usage_error(images, describe, why):
     (("--builtin", "gen2", "--batch"), "--batch goes with --reader"),
     (("--reader", "A", "--reader", "B", "--batch"), "--batch takes one --reader"),
     (("--builtin", "gen2", "--count", "2"), "--count goes with --batch"),
+    (("--builtin", "gen2", "--describe", __file__), "--describe goes with --reader"),
 ])
 def test_wait_and_batch_need_a_reader(args, why):
     result = invoke("run", *args)
