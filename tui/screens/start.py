@@ -23,6 +23,7 @@ from conformance.selection import Selection, SelectionError
 from conformance.textsafe import printable
 from simulator.samples import sample_image
 
+from ..readerpoll import ReaderPolling, reader_options
 from ..targets import BUILTINS, ReaderScan, Target, TargetError, connect
 from ..widgets import CheckTree, markup_free, plain
 
@@ -30,7 +31,7 @@ CHECKED, UNCHECKED, PARTIAL = "☑", "☐", "◪"
 _BUILTIN_NOTES = {"gen1": "3DES, no name extension", "gen2": "3DES, name extension", "gen3": "SM4, PKI application"}
 
 
-class StartScreen(Screen):
+class StartScreen(ReaderPolling, Screen):
     BINDINGS = [
         Binding("r", "run", "Run"),
         # A text box takes the letters typed into it (`r` included); ctrl+r runs from anywhere and
@@ -49,7 +50,6 @@ class StartScreen(Screen):
         self.expanded: set[str] = set()  # areas the user opened
         self.expression = ""
         self.scan = ReaderScan((), "looking for PC/SC readers…")
-        self._polling = False
         self.image_errors: dict[str, str] = {}  # image path -> why it does not load ("" when it does)
 
     def compose(self) -> ComposeResult:
@@ -93,32 +93,9 @@ class StartScreen(Screen):
         options: list = [Option(Text.assemble((f"built-in {name}", "bold"), f"  emulated, {_BUILTIN_NOTES[name]}"),
                                 id=f"builtin:{name}") for name in BUILTINS]
         options.append(Option(Text.assemble(("card image file", "bold"), "  emulated from a YAML image"), id="image"))
-        options.append(None)
-        if self.scan.readers:
-            for name, present in self.scan.readers:
-                state = ("card present", "green") if present else ("empty", "dim")
-                options.append(Option(Text.assemble(("PC/SC ", "bold"), printable(name), "  ", state), id=f"pcsc:{name}"))
-        else:
-            options.append(Option(Text(f"PC/SC: {self.scan.status}", style="dim"), id="pcsc-none", disabled=True))
-        return options
+        return [*options, None, *reader_options(self.scan, "pcsc-none")]
 
-    def _poll_readers(self) -> None:
-        if not self._polling:
-            self._polling = True
-            self.run_worker(self._scan_worker, thread=True, group="readers", exit_on_error=False)
-
-    def _scan_worker(self) -> None:
-        try:
-            scan = self.app.reader_scan()
-        except Exception as exc:  # the scan is advisory: show why and try again next time
-            scan = ReaderScan((), f"PC/SC error: {exc}")
-        self.app.call_from_thread(self._show_readers, scan)
-
-    def _show_readers(self, scan: ReaderScan) -> None:
-        self._polling = False
-        if scan == self.scan:
-            return
-        self.scan = scan
+    def _readers_changed(self) -> None:
         options = self.query_one("#targets", OptionList)
         chosen = self._option_id(self.app.target)
         options.clear_options()

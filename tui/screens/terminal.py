@@ -30,6 +30,7 @@ from terminal.transport import TracedSlot
 from conformance.textsafe import printable
 
 from .. import decode
+from ..readerpoll import ReaderPolling, reader_options
 from ..targets import BUILTINS, ReaderScan, Target, TargetError
 from ..terminal_calls import Exchange, Outcome, close_quietly, open_psam, perform, sample_values
 
@@ -81,7 +82,8 @@ class PinPadScreen(ModalScreen[str | None]):
         self.dismiss(event.value)
 
 
-class TerminalScreen(Screen):
+class TerminalScreen(ReaderPolling, Screen):
+    poll_group = "term-readers"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("r", "run", "Run function"),
@@ -100,7 +102,6 @@ class TerminalScreen(Screen):
         self._open: dict[str, tuple[Target, object]] = {}  # slot -> (target, open transport)
         self._pin_answer: list = []
         self._pin_done = threading.Event()
-        self._polling = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -155,10 +156,7 @@ class TerminalScreen(Screen):
     # --- choices --------------------------------------------------------------------------
 
     def _readers(self, slot: str) -> list:
-        if not self.scan.readers:
-            return [Option(Text(f"PC/SC: {printable(self.scan.status)}", style="dim"), id=f"{slot}-pcsc-none", disabled=True)]
-        return [Option(Text.assemble(("PC/SC ", "bold"), printable(name), "  ", ("card present", "green") if present else ("empty", "dim")),
-                       id=f"pcsc:{name}") for name, present in self.scan.readers]
+        return reader_options(self.scan, f"{slot}-pcsc-none")
 
     def _card_options(self) -> list:
         return [*(Option(Text.assemble((f"built-in {name}", "bold"), "  emulated sample"), id=f"builtin:{name}")
@@ -173,23 +171,7 @@ class TerminalScreen(Screen):
                 Option(Text.assemble(("no PSAM", "bold"), "  protected items stay empty"), id="none:"),
                 None, *self._readers("psam")]
 
-    def _poll_readers(self) -> None:
-        if not self._polling:
-            self._polling = True
-            self.run_worker(self._scan, thread=True, group="term-readers", exit_on_error=False)
-
-    def _scan(self) -> None:
-        try:
-            scan = self.app.reader_scan()
-        except Exception as exc:  # advisory: say why, try again at the next poll
-            scan = ReaderScan((), f"PC/SC error: {exc}")
-        self.app.call_from_thread(self._show_readers, scan)
-
-    def _show_readers(self, scan: ReaderScan) -> None:
-        self._polling = False
-        if scan == self.scan:
-            return
-        self.scan = scan
+    def _readers_changed(self) -> None:
         for list_id, options_of, chosen in (("#term-cards", self._card_options, self.card),
                                             ("#term-psams", self._psam_options, self.psam)):
             options = self.query_one(list_id, OptionList)
