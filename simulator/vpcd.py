@@ -32,7 +32,6 @@ Trace = Callable[[bytes, bytes, float], None]  # (C-APDU, R-APDU, seconds spent 
 
 ABSENT_GAP = 1.0  # stay away this long after leaving (2.5 of pcscd's 0.4 s presence polls)
 INSERT_NOTICE = 1.5  # pcscd powers a card up within one poll of its insertion
-_last_gone: dict[tuple[str, int], float] = {}  # (host, port) -> when a card of ours last left
 
 
 class _NotNoticed(Exception):
@@ -153,6 +152,10 @@ class VirtualReaderSlot:
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._last_atr = b"\x3b\x00"  # replaced by the card's ATR; only used if card.atr fails
+        # When this slot's card last left (monotonic): it stays away absent_gap after that. Each
+        # slot's own: a new slot on the port is its starter's to time (wait until pcscd sees the
+        # reader empty, as tests/integration/pcsckit.wait_slot_empty does).
+        self._gone_at: float | None = None
 
     # -- public control -------------------------------------------------------------------
 
@@ -236,7 +239,7 @@ class VirtualReaderSlot:
                 break
             # pcscd notices a removal only if one of its polls (every 0.4 s) finds no card; come
             # back sooner and it may keep a stale "absent" state for ever (seen on pcsc-lite 2).
-            gone = _last_gone.get((self.host, self.port))
+            gone = self._gone_at
             if gone is not None and self._stopping.wait(gone + self.absent_gap - time.monotonic()):
                 break
             try:
@@ -276,7 +279,7 @@ class VirtualReaderSlot:
         self._connected.clear()
         self._ready.clear()
         self._sock = None
-        _last_gone[(self.host, self.port)] = time.monotonic()
+        self._gone_at = time.monotonic()
         try:
             sock.close()
         except OSError:

@@ -268,6 +268,26 @@ def test_absent_gap_keeps_the_slot_empty_long_enough_for_a_poll(fake):
         slot.stop()
 
 
+def test_the_absent_gap_is_the_slots_own_and_kept_across_stop_and_start(fake):
+    # The gap once lived in a module dict keyed by port, outliving its slot: a fresh slot on the
+    # same port waited out a stopped one's gap (30 s here, far beyond the 10 s accept below).
+    first = make_slot(EchoCard(), fake, absent_gap=30.0).start()
+    fake.accept()
+    first.stop()
+    second = make_slot(EchoCard(), fake, absent_gap=30.0).start()
+    try:
+        fake.accept(timeout=10)
+        assert fake.ask(ATR_POLL) == ECHO_ATR and second.connections == 1
+    finally:
+        second.stop()
+    first.start()  # the same slot again: its own card left just now, so it stays away
+    try:
+        with pytest.raises(TimeoutError):
+            fake.accept(timeout=0.5)
+    finally:
+        first.stop()
+
+
 def test_insertion_not_noticed_is_redone_once(fake):
     # Polls only, never a power-on: the card leaves and comes back once, then stays.
     slot = make_slot(EchoCard(), fake, insert_notice=0.3, absent_gap=0.1).start()
