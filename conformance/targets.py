@@ -24,7 +24,7 @@ from simulator.storage import ImageLock, InUse
 
 from .card_under_test import CardUnderTest
 from .sessions import ReplayTransport
-from .transport import EmulatedTransport, PcscTransport
+from .transport import EmulatedTransport, PcscTransport, TransportError
 
 BUILTIN = ("gen1", "gen2", "gen3")
 KINDS = ("builtin", "image", "reader", "replay")

@@ -19,6 +19,7 @@ from conformance.targets import exact_reader, open_target
 from conformance.textsafe import markup_safe
 
 from .exitcodes import FAILED, INTERRUPTED, PASSED
+from .run_display import Display
 
 
 class _Deferred:
@@ -39,8 +40,6 @@ class _Deferred:
 
 
 def run_batch(console, suite, spec, count, options, reports) -> int:
-    from .run_cmd import _Display
-
     reader = exact_reader(spec.name)
     taken, results = set(), []
     try:
@@ -51,7 +50,7 @@ def run_batch(console, suite, spec, count, options, reports) -> int:
             lane = Lane(name, lambda: _labelled(open_target(spec), name))
             console.print(f"{markup_safe(name)}: running the suite (Ctrl-C stops after this card)")
             with _Deferred() as interrupt:
-                with _Display(console, [lane]) as display:
+                with Display(console, [lane]) as display:
                     run_one(suite, lane, on_event=display, **options)
                 if lane.result is not None:
                     results.append(lane.result)

@@ -34,6 +34,7 @@ from conformance.runner import DEFAULT_TIMEOUT
 from conformance.textsafe import markup_safe, printable
 
 from .exitcodes import BAD_INPUT, FAILED, PASSED, UNREACHABLE, CodedError, code_for
+from .run_display import Display
 from .targets import run_specs, target_options
 
 
@@ -125,7 +126,7 @@ def run_and_report(console, suite, lanes, options, reports, at_once=False) -> in
     the others' reports, or at once with no report when nothing ran."""
     from conformance.parallel import run_lanes, run_one
 
-    with _Display(console, lanes) as display:
+    with Display(console, lanes) as display:
         if at_once:
             run_lanes(suite, lanes, on_event=display, **options)
         else:
@@ -149,41 +150,6 @@ def _code(exc) -> int:
     """The exit code of a card that could not be opened: an image in use or a reader that is not
     there is unreachable (3), an image or a session that does not read is bad input (2)."""
     return code_for(exc) or (BAD_INPUT if isinstance(exc, ValueError) else UNREACHABLE)
-
-
-class _Display:
-    """One progress row per card (rows of a parallel run update from their own threads: rich's
-    Progress takes its own lock); a FAIL or ERROR is printed as it happens."""
-
-    def __init__(self, console, lanes):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        columns = (TextColumn("[bold]{task.fields[label]}[/bold]"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.description}", markup=False))
-        self.progress = Progress(*columns, console=console, transient=False)
-        self.tasks = {id(lane): self.progress.add_task("", total=None, label=markup_safe(lane.label))
-                      for lane in lanes}
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.progress.__exit__(*exc)
-
-    def __call__(self, lane, event) -> None:
-        task = self.tasks[id(lane)]
-        if event.kind == "suite_started":
-            self.progress.update(task, total=event.total)
-        elif event.kind == "case_started":
-            self.progress.update(task, description=printable(event.case_id))
-        elif event.kind == "case_done":
-            self.progress.advance(task)
-            case = event.case
-            if case.verdict.is_bad:
-                where = f"{markup_safe(lane.label)} " if len(self.tasks) > 1 else ""
-                self.progress.console.print(f"  [red]{case.verdict.value}[/red] {where}{markup_safe(case.case_id)}: "
-                                            f"{markup_safe(case.reason)}")
 
 
 def _check_modes(specs, wait_s, batch, count) -> None:
