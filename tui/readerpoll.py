@@ -12,11 +12,16 @@ from .targets import ReaderScan
 
 
 class ReaderPolling:
-    """Mixin for a Screen with `self.scan` (the last ReaderScan): call `_poll_readers` from a timer;
+    """Mixin for a Screen with `self.scan` (the last ReaderScan): `_start_polling()` on mount;
     `_readers_changed()` runs on the UI thread when a scan differs from the last one."""
 
     _polling = False
     poll_group = "readers"
+
+    def _start_polling(self) -> None:
+        """Poll now and at every `app.poll_interval` while the screen is mounted."""
+        self.set_interval(self.app.poll_interval, self._poll_readers)
+        self._poll_readers()
 
     def _poll_readers(self) -> None:
         if not self._polling:

@@ -80,8 +80,7 @@ class StartScreen(ReaderPolling, Screen):
             options.highlighted = options.get_option_index("builtin:gen3")
         options.focus()
         self.show_target(app.target)
-        self.set_interval(app.poll_interval, self._poll_readers)
-        self._poll_readers()
+        self._start_polling()
 
     # --- targets --------------------------------------------------------------------------
 

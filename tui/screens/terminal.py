@@ -146,8 +146,7 @@ class TerminalScreen(ReaderPolling, Screen):
         self._card_defaults()
         self._show_function()
         self.query_one("#term-functions", OptionList).focus()
-        self.set_interval(self.app.poll_interval, self._poll_readers)
-        self._poll_readers()
+        self._start_polling()
 
     def on_unmount(self) -> None:
         self._pin_done.set()  # a worker waiting on the PIN pad gives up
