@@ -67,6 +67,28 @@ def test_wrong_length_retry_can_be_switched_off(transport):
     assert chain.transmit(READ_CARD_NUMBER_SHORT) == bytes.fromhex("6C0B")
 
 
+class _Always6C:
+    """Answers 6C08 to everything: what no emulated card does to a command that is not a C-APDU."""
+
+    def __init__(self):
+        self.sent = []
+
+    def transmit(self, apdu: bytes) -> bytes:
+        self.sent.append(apdu.hex().upper())
+        return b"\x6C\x08"
+
+
+def test_wrong_length_retry_leaves_a_6cxx_to_a_non_apdu_as_it_is():
+    # The tester's 6Cxx link is the terminal's (one piece): a command it cannot rebuild with a new
+    # Le (two bytes here) gets the card's 6Cxx back, traced once and not resent.
+    wire, trace = _Always6C(), Trace()
+    chain = standard_chain(wire, trace)
+    assert chain.transmit(b"\x00\xB2") == b"\x6C\x08"
+    assert wire.sent == ["00B2"] and len(trace.exchanges()) == 1
+    assert chain.transmit(bytes.fromhex("00B2012C05")) == b"\x6C\x08"  # a real APDU: resent once
+    assert wire.sent[1:] == ["00B2012C05", "00B2012C08"]
+
+
 def test_raw_transmit_skips_processors_but_not_tracing(transport):
     trace = Trace()
     chain = standard_chain(transport, trace)
