@@ -23,6 +23,8 @@ import time
 from datetime import datetime, timezone
 from typing import Callable
 
+from terminal.pcsc import match_reader
+
 from .processors import Trace, TraceEntry
 from .reports.writing import write_text
 from .sessions import dumps
@@ -38,15 +40,9 @@ def vpcd_reader_name(slot: int) -> str:
 
 
 def resolve_reader(wanted: str, available: list[str]) -> str:
-    """The one reader `wanted` names: an exact name, else a unique case-insensitive part of one
-    (the rule PcscTransport applies). ValueError says why there is not exactly one."""
-    if wanted in available:
-        return wanted
-    matches = [r for r in available if wanted.lower() in r.lower()]
-    if len(matches) != 1:
-        what = "no reader" if not matches else "several readers"
-        raise ValueError(f"{what} matching {wanted!r} (readers: {', '.join(available) or 'none'})")
-    return matches[0]
+    """The one reader `wanted` names (terminal.pcsc.match_reader: exact, else a unique
+    case-insensitive part). ValueError says why there is not exactly one."""
+    return match_reader(wanted, available)
 
 
 def refuse_loop(reader: str, slot: int) -> None:

@@ -21,6 +21,8 @@ from simulator import Card
 from simulator.atr import ssc_fields
 from simulator.image import ImageInUse, load_image
 from simulator.storage import ImageLock, InUse
+from terminal import pcsc
+from terminal.errors import ReaderError
 
 from .card_under_test import CardUnderTest
 from .sessions import ReplayTransport
@@ -128,18 +130,14 @@ def _closing(first, then):
 def reader_names() -> list[str]:
     """The PC/SC readers pcscd knows; TransportError when it cannot be asked."""
     try:
-        from smartcard.System import readers
-
-        return [str(r) for r in readers()]
-    except ImportError:
-        raise TransportError("pyscard is not installed (pip install 'sscard[pcsc]')", fatal=True) from None
-    except Exception as exc:  # pyscard raises bare exceptions without pcscd
-        raise TransportError(f"cannot list PC/SC readers: {exc}", fatal=True) from None
+        return pcsc.reader_names()
+    except ReaderError as exc:  # no pyscard, or no pcscd to ask
+        raise TransportError(exc.detail, fatal=True) from None
 
 
 def exact_reader(wanted: str) -> str:
-    """The PC/SC name of the one reader `wanted` names (exact, else a unique part, as PcscTransport
-    matches); TransportError when there is not exactly one."""
+    """The PC/SC name of the one reader `wanted` names (terminal.pcsc.match_reader, the rule
+    PcscTransport follows too); TransportError when there is not exactly one."""
     from .record import resolve_reader
 
     try:

@@ -25,15 +25,26 @@ def reader_names() -> list[str]:
     return [str(r) for r in _pyscard_readers()]
 
 
-def pick_reader(name: str):
-    """The one pyscard reader `name` names: its exact name, else a unique part of it (any case)."""
-    available = _pyscard_readers()
-    matches = [r for r in available if str(r) == name] or [r for r in available if name.lower() in str(r).lower()]
+def match_reader(wanted: str, names: list[str]) -> str:
+    """The one reader `wanted` names: an exact name, else a unique case-insensitive part of one.
+    ValueError says why there is not exactly one (the rule every reader option follows)."""
+    if wanted in names:
+        return wanted
+    matches = [n for n in names if wanted.lower() in n.lower()]
     if len(matches) != 1:
         what = "no reader" if not matches else "several readers"
-        names = ", ".join(str(r) for r in available) or "none"
-        raise ReaderError(-11, f"{what} matching {name!r} (readers: {names})")
+        raise ValueError(f"{what} matching {wanted!r} (readers: {', '.join(names) or 'none'})")
     return matches[0]
+
+
+def pick_reader(name: str):
+    """The one pyscard reader `name` names (`match_reader`); ReaderError -11 otherwise."""
+    available = _pyscard_readers()
+    try:
+        chosen = match_reader(name, [str(r) for r in available])
+    except ValueError as exc:
+        raise ReaderError(-11, str(exc)) from None
+    return next(r for r in available if str(r) == chosen)
 
 
 def looks_like_psam(atr: bytes) -> bool:
