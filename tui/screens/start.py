@@ -41,7 +41,7 @@ class StartScreen(ReaderPolling, Screen):
         Binding("a", "toggle_all", "All/none"),
         Binding("slash", "focus_filter", "Filter"),
         Binding("i", "focus_image", "Image path"),
-        Binding("p", "run_parallel", "All readers at once"),
+        Binding("p", "run_parallel", "All readers at once", show=False),  # not in the footer (full at 80 columns); README
     ]
 
     def __init__(self) -> None:
