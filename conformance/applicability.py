@@ -15,8 +15,9 @@ from . import reasons
 VARIABLES = {
     "generation": "card generation, 1, 2 or 3",
     "transport": "response mode of the card, 't0' or 't1'",
-    "features": "set of feature names of the card under test, e.g. 'pki'; 'destructive' when the run can "
-                "restore the card afterwards (emulated cards): cases that block it for good need it",
+    "features": "set of feature names of the card under test, e.g. 'pki'; 'destructive' (writes the case's "
+                "cleanup restores) and 'irreversible' (changes no command undoes) when the run allows "
+                "them: emulated cards, rebuilt after the case; a reader's card with --destructive / --irreversible",
     "target": "what is under test, 'card' or 'psam' (ssc-terminal.md §2); an expression that does not "
               "name it is about a card, so card cases never run against a PSAM",
 }
@@ -58,8 +59,8 @@ class Applicability:
         return reasons.why_not(self._tree, context, _eval)
 
     def mentions(self, name: str) -> bool:
-        """Whether the expression names the constant `name` (the runner restores the card after a
-        case that mentions 'destructive')."""
+        """Whether the expression names the constant `name` (the runner rebuilds an emulated card after a
+        case that mentions 'destructive' or 'irreversible')."""
         return any(isinstance(node, ast.Constant) and node.value == name for node in ast.walk(self._tree))
 
     def __repr__(self) -> str:

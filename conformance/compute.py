@@ -86,6 +86,19 @@ def pki_change_mk(ctx: Context, new_mk, challenge, p2="00") -> bytes:
     return body + tag
 
 
+def pki_restore_mk(ctx: Context, from_mk, challenge, p2="00") -> bytes:
+    """BODY ‖ MAC of `84 D4 01 P2 24` changing master key `from_mk` (a case's new key) back to the
+    described one: the cleanup of a case that changed it (pki_change_mk says which DF's)."""
+    described, _ = ctx.card.key("PKI/00" if ctx.current_df == "PKI" else "ADF1/00")
+    body, tag = schemes.pki_change_mk(_b(from_mk, "from_mk"), described, int(str(p2), 16), _b(challenge, "challenge"))
+    return body + tag
+
+
+def mk_auth(ctx: Context, mk, challenge) -> bytes:
+    """EXTERNAL AUTHENTICATE data SM4(MK, R16) for a PKI master key given by value (after a change)."""
+    return schemes.external_cryptogram("sm4-direct", _b(mk, "mk"), _b(challenge, "challenge"))
+
+
 def pin_unblock(ctx: Context, challenge, new_pin=None) -> bytes:
     """PIN UNBLOCK data (§4.16): MAC only, or ENC(new PIN) ‖ MAC, with the PUK (SSSE key 06)."""
     puk, _ = ctx.card.key("SSSE/06")
@@ -310,7 +323,7 @@ def psam_out(ctx: Context, algorithm, index, factors, p1, data) -> bytes:
 
 
 FUNCTIONS = {f.__name__: f for f in (ext_auth, int_auth, mac, pin_bcd, pki_verify, pki_change_pin,
-                                     pki_change_mk, pin_unblock, reload_pin, cardid_mac, sm3, ascii,
+                                     pki_change_mk, pki_restore_mk, mk_auth, pin_unblock, reload_pin, cardid_mac, sm3, ascii,
                                      gbk, pad, join, lc, record, binary, ef_size, fci, psam_out)}
 
 

@@ -54,6 +54,26 @@ def build(suite, card, transport, *, image_path: str | None = None, selection: s
     }
 
 
+def changing(allowed, rebuilt: bool) -> dict:
+    """Which cases that change the card the run allowed (runner.CHANGING), and why: an emulated
+    card is rebuilt after each; a card in a reader takes only what `--destructive` /
+    `--irreversible` allowed. `ran` is filled in when the run ends (changing_ran)."""
+    how = ("the card is rebuilt after each (emulated)" if rebuilt
+           else "allowed: " + " and ".join(f"--{k}" for k in sorted(allowed)) if allowed
+           else "none allowed on this card (sscard run --destructive / --irreversible)")
+    return {"allowed": sorted(allowed), "rebuilt": rebuilt, "how": how,
+            "ran": {k: [] for k in sorted(allowed)}, "summary": how}
+
+
+def changing_ran(record: dict, kinds_and_results) -> None:
+    """Adds the ids of the changing cases that ran (any verdict but NOT_APPLICABLE) and a one-line summary."""
+    for kind, result in kinds_and_results:
+        if kind and result.verdict.name != "NOT_APPLICABLE":
+            record["ran"].setdefault(kind, []).append(result.case_id)
+    counts = ", ".join(f"{len(ids)} {kind}" for kind, ids in sorted(record["ran"].items()))
+    record["summary"] = f"{counts or 'none'} ran; {record['how']}"
+
+
 def vectors_hash(files: dict) -> str:
     """One sha256 over every vector file's name and sha256 (in name order): the suite's fingerprint,
     the same wherever the vectors are checked out."""

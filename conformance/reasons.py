@@ -20,12 +20,16 @@ FEATURES = {
     "select_mf_reject": "SELECT MF refused (switch select_mf = reject)",
     "pki_write_admin": "PKI writes under the admin PIN (revision-1 rule)",
     "name_extension": "the name extension",
-    "destructive": "a card the run can restore afterwards (an emulated card)",
+    "destructive": "writes that its cleanup restores",
+    "irreversible": "a change no command undoes",
     "psam_des": "the PSAM's DES application",
     "psam_sm4": "the PSAM's SM4 application",
     "psam_rk": "the PSAM's RKSSSE key",
     "layout": "a declared file layout",
 }
+# The sscard run flag that allows a changing case on a card in a reader (conformance/runner.py CHANGING).
+_ALLOWED_BY = {"destructive": "run it with --destructive",
+               "irreversible": "only with --irreversible, on a card you can sacrifice"}
 _OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 # generation needs, by operator: "needs generation 2 or later"
 _GENERATION = {"==": "generation {v}", "!=": "a generation other than {v}", "<": "a generation before {v}",
@@ -137,8 +141,8 @@ def _feature(feature: str, wanted: bool, context: dict) -> tuple[str, str]:
     what = FEATURES.get(feature, f"the feature '{feature}'")
     subject = _subject(context)
     if wanted:
-        if feature == "destructive":
-            return f"needs {what}", f"{subject} cannot be restored after the case (a physical card)"
+        if feature in _ALLOWED_BY:  # a card in a reader: the user's flag allows it, never the card
+            return f"needs {what}", f"{subject} is not rebuilt after the case; {_ALLOWED_BY[feature]}"
         return f"needs {what}", _LACKS + what
     return f"not for {target_words(context.get('target', 'card'))} with {what}", _HAS + what
 

@@ -27,19 +27,25 @@ from .vectors import Case, Suite
 from .verdict import CaseResult, SuiteResult, Verdict
 
 DEFAULT_TIMEOUT = 30.0
-DESTRUCTIVE = "destructive"  # feature of a card the run can restore (Transport.restore): emulated cards
+# The kinds of case that change the card (vectors/README.md, "Cases that change the card"), as
+# features: an emulated card has both (the run rebuilds it after the case, Transport.restore); a
+# card in a reader has only those the user allowed (sscard run --destructive / --irreversible).
+DESTRUCTIVE = "destructive"    # writes that the case's cleanup undoes (a master key changed back)
+IRREVERSIBLE = "irreversible"  # changes no command undoes (CARD BLOCK, a blocked PKI PIN, a log append)
+CHANGING = (DESTRUCTIVE, IRREVERSIBLE)
 _GRACE = 2.0  # seconds a timed-out case gets to notice it must stop
 
 
 class Runner:
     def __init__(self, suite: Suite, transport, card, *, selection: str | None = None,
                  timeout: float | None = DEFAULT_TIMEOUT, image_path: str | None = None,
-                 get_response: bool = True, retry_6c: bool = True):
+                 get_response: bool = True, retry_6c: bool = True, allow: frozenset = frozenset()):
         self.suite, self.transport, self.card = suite, transport, card
         self.selection = Selection(selection)
         self.timeout = timeout
         self.image_path = image_path
         self.get_response, self.retry_6c = get_response, retry_6c
+        self.allowed = self._allowed(frozenset(allow))
         self.trace = Trace(atr=_safe_atr(transport), protocol=getattr(transport, "protocol", "T=1"),
                            reader=getattr(transport, "name", ""))
         self._dead: str | None = None  # why the transport cannot be used any more
@@ -64,6 +70,7 @@ class Runner:
         provenance = prov.build(self.suite, self.card, self.transport, image_path=self.image_path,
                                 selection=self.selection.expression, timeout=self.timeout)
         provenance["deselected"] = len(self.suite.cases) - len(cases)
+        provenance["changing"] = prov.changing(self.allowed, self._rebuilt())
         yield SuiteStarted(self.card.label, len(cases), provenance)
         results: list[CaseResult] = []
         context = self.applicability_context()
@@ -73,15 +80,31 @@ class Runner:
             results.append(result)
             yield CaseDone(result, index, len(cases))
         provenance["ended"] = prov.now()
+        prov.changing_ran(provenance["changing"], [(self.kind(c), r) for c, r in zip(cases, results)])
         self.close()
         yield SuiteDone(SuiteResult(self.card.label, results, provenance, self.trace))
 
     def applicability_context(self) -> dict:
-        """What `applies` expressions see: the card's, plus DESTRUCTIVE when the card can be rebuilt."""
+        """What `applies` expressions see: the card's, plus the kinds of changing case allowed."""
         context = self.card.applicability_context()
-        if callable(getattr(self.transport, "restore", None)):
-            context = {**context, "features": frozenset(context["features"]) | {DESTRUCTIVE}}
+        if self.allowed:
+            context = {**context, "features": frozenset(context["features"]) | self.allowed}
         return context
+
+    @staticmethod
+    def kind(case: Case) -> str | None:
+        """DESTRUCTIVE or IRREVERSIBLE when the case changes the card (its `applies` names the kind)."""
+        return next((k for k in reversed(CHANGING) if case.applies.mentions(k)), None)
+
+    def _rebuilt(self) -> bool:
+        return callable(getattr(self.transport, "restore", None))
+
+    def _allowed(self, allow: frozenset) -> frozenset:
+        """Every kind on a card the run rebuilds; else what the user allowed (irreversible
+        implies destructive: a sacrificial card may take both)."""
+        if self._rebuilt() or IRREVERSIBLE in allow:
+            return frozenset(CHANGING)
+        return allow & {DESTRUCTIVE}
 
     def case_events(self, case: Case, context: dict | None = None) -> Iterator[Event]:
         """One case as the suite runs it, the per-case API (the pytest plugin runs items with it):
@@ -94,7 +117,7 @@ class Runner:
             return _verdict_only(case, Verdict.NOT_APPLICABLE, case.applies.why_not(context))
         result = yield from self._run_case(case)
         self._blame_earlier_case(result)
-        if case.applies.mentions(DESTRUCTIVE):
+        if self.kind(case) and self._rebuilt():
             self._restore(case)
         elif self._unclean(result):
             self._clean_up_after(case)
@@ -155,7 +178,7 @@ class Runner:
 
     def _clean_up_after(self, case: Case) -> None:
         """Rebuild a card that can be rebuilt; else remember the case, so a later FAIL says why it may be."""
-        if callable(getattr(self.transport, "restore", None)):
+        if self._rebuilt():
             self._restore(case)
         else:
             self._left_changed = case.id
@@ -166,7 +189,7 @@ class Runner:
                              "whose cleanup did not complete)")
 
     def _restore(self, case: Case) -> None:
-        """After a destructive case the card is rebuilt from its image, so later cases see it fresh."""
+        """After a changing case the card is rebuilt from its image, so later cases see it fresh."""
         if self._dead:
             return
         try:
@@ -174,7 +197,7 @@ class Runner:
         except TransportError as exc:
             self._dead = f"could not restore the card after {case.id}: {exc.reason}"
             return
-        self.trace.add("reset", response=atr, text=f"card restored after destructive case {case.id}")
+        self.trace.add("reset", response=atr, text=f"card restored after {self.kind(case) or 'unclean'} case {case.id}")
 
     def _after_case(self, run: CaseRun) -> None:
         error = run.transport_error

@@ -35,6 +35,7 @@ from conformance.textsafe import markup_safe, printable
 
 from .exitcodes import BAD_INPUT, FAILED, PASSED, UNREACHABLE, CodedError, code_for
 from .run_display import Display
+from .run_changing import changing_allowed
 from .targets import run_specs, target_options
 
 
@@ -65,8 +66,14 @@ from .targets import run_specs, target_options
                    "profile: default, no-rk, des-only, sm4-only) or a PSAM image; with --psam-reader, the "
                    "description of that PSAM.")
 @click.option("--psam-reader", help="PC/SC reader holding a physical PSAM: run the PSAM vectors against it.")
+@click.option("--destructive", is_flag=True, help="With --reader: also run the cases that write and restore the "
+              "card in their cleanup (needs its keys in the description).")
+@click.option("--irreversible", is_flag=True, help="With --reader: also run the cases no command undoes "
+              "(CARD BLOCK, a blocked PIN): only on a card you can sacrifice; asks for confirmation.")
+@click.option("--yes", "assume_yes", is_flag=True, help="With --irreversible: do not ask for confirmation.")
 def run(builtin, image, reader, replay, describe, all_readers, wait_s, batch, count, selection, json_path,
-        junit_path, html_path, trace_path, vectors_dir, timeout, reports_dir, chaos_spec, psam, psam_reader):
+        junit_path, html_path, trace_path, vectors_dir, timeout, reports_dir, chaos_spec, psam, psam_reader,
+        destructive, irreversible, assume_yes):
     """Run the conformance vectors and write the reports."""
     from conformance.chaos import ChaosProcessor, parse_spec
     from conformance.textsafe import console as textsafe_console
@@ -91,8 +98,9 @@ def run(builtin, image, reader, replay, describe, all_readers, wait_s, batch, co
     for path in {*image, *([describe] if describe else [])}:
         load_image(path)  # a bad image is bad input (exit 2, file:line), not an unreachable card
     lib._check_report_paths(reports_dir, json_path, junit_path, html_path, trace_path)
+    allow = changing_allowed(specs, destructive, irreversible, assume_yes)  # last: it may ask
     wrap = (lambda transport: ChaosProcessor(chaos).wrap(transport)) if chaos is not None else None  # one per card
-    options = dict(selection=selection, timeout=timeout, wrap=wrap)
+    options = dict(selection=selection, timeout=timeout, wrap=wrap, runner_options={"allow": allow})
     reports = dict(reports_dir=reports_dir, json_path=json_path, junit_path=junit_path, html_path=html_path,
                    trace_path=trace_path)
     if batch:

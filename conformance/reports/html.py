@@ -53,6 +53,7 @@ _SCRIPT = """
 _SUMMARY = (("card", ("card", "label")), ("ATR", ("card", "atr")), ("reader", ("reader",)),
             ("image sha256", ("card", "image_sha256")), ("tool", ("tool", "version")),
             ("vectors", ("suite", "version")), ("vectors sha256", ("suite", "sha256")),
+            ("cases that change the card", ("changing", "summary")),
             ("started", ("started",)), ("ended", ("ended",)))
 _PROBLEMS = (Verdict.ERROR, Verdict.FAIL, Verdict.INCONCLUSIVE)
 

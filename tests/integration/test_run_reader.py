@@ -60,7 +60,7 @@ def test_reader_run_gives_the_in_process_verdicts(tmp_path, profile):
 
 def _destructive_ids() -> set[str]:
     from conformance.vectors import load_suite
-    return {c.id for c in load_suite().cases if c.applies.mentions("destructive")}
+    return {c.id for c in load_suite().cases if c.applies.mentions("destructive") or c.applies.mentions("irreversible")}
 
 
 # Defects whose only catching cases are irreversible on a real card (CARD BLOCK): through a

@@ -72,7 +72,7 @@ defaults: {ref: ["ssc-card §4.17"], label: I, preconditions: [reset, {select: S
 cases:
   - id: SSC.LCY.901
     title: CARD BLOCK
-    applies: "'destructive' in features"
+    applies: "'irreversible' in features"
     steps:
       - apdu: "0084000008"
         expect: {sw: "9000"}

@@ -14,7 +14,7 @@ from conformance.vectors import load_suite
 
 GENERATIONS, TRANSPORTS, TARGETS = (1, 2, 3), ("t0", "t1"), ("card", "psam")
 FEATURE_SETS = (frozenset(), frozenset({"pki", "ef0d", "g3_read_key", "layout", "layout:DF03/EF19", "select_mf_reject",
-                                         "pki_write_admin", "destructive", "psam_des", "psam_sm4", "psam_rk"}))
+                                         "pki_write_admin", "destructive", "irreversible", "psam_des", "psam_sm4", "psam_rk"}))
 SYNTAX = re.compile(r"==|!=|<=|>=|\bin features|'[\w:/=(),]+'|\bnot \(")
 
 
@@ -60,8 +60,10 @@ def test_every_shipped_condition_is_said_in_plain_words(text):
     ("'pki' in features and not ('pki_write_admin' in features)", {"features": frozenset({"pki", "pki_write_admin"})},
      "not for a card with PKI writes under the admin PIN (revision-1 rule); this card has it"),
     ("'destructive' in features", {"features": frozenset()},
-     "needs a card the run can restore afterwards (an emulated card); "
-     "this card cannot be restored after the case (a physical card)"),
+     "needs writes that its cleanup restores; this card is not rebuilt after the case; run it with --destructive"),
+    ("'irreversible' in features", {"features": frozenset()},
+     "needs a change no command undoes; this card is not rebuilt after the case; "
+     "only with --irreversible, on a card you can sacrifice"),
     ("target == 'psam' and 'psam_des' in features", {"target": "card"},
      "needs a PSAM under test and the PSAM's DES application; the target is a card"),
     ("target == 'psam' and 'psam_sm4' in features", {"target": "psam", "features": frozenset({"psam_des"})},

@@ -77,7 +77,7 @@ def test_writes_put_the_card_back(suite):
             if _WRITE.match(text) and accepted:
                 back = _WRITE_BACK.match("".join(step.apdu.text.split()))
                 harmless = back is not None and back.group(2) in captured
-                if not (harmless or case.cleanup or case.applies.mentions("destructive")):
+                if not (harmless or case.cleanup or case.applies.mentions("irreversible")):
                     offenders.append(f"{case.id}: {step.apdu.text}")
             captured |= set(step.capture)
     assert offenders == []
