@@ -80,8 +80,11 @@ def test_two_readers_at_once(tmp_path):
     single = [json.loads(next((tmp_path / d).glob("*.json")).read_text(encoding="utf-8")) for d in ("good", "bad")]
     assert verdicts(a) == verdicts(single[0]) and verdicts(b) == verdicts(single[1])
 
-    assert together < 0.8 * (alone_good + alone_bad), (together, alone_good, alone_bad)
-    assert span(a, b) < 0.8 * (span(single[0]) + span(single[1])), (span(a, b), span(single[0]), span(single[1]))
+    # The lanes are threads of one process: their I/O waits overlap, their Python work shares one
+    # interpreter lock. Quiet machine: 0.57 of the sum; with other work on both cores 0.81 was
+    # seen. Below 0.9 the runs overlapped; a run one after the other would be 1.0 or more.
+    assert together < 0.9 * (alone_good + alone_bad), (together, alone_good, alone_bad)
+    assert span(a, b) < 0.9 * (span(single[0]) + span(single[1])), (span(a, b), span(single[0]), span(single[1]))
     # --all-readers: both readers found holding a card, one report each (one shared description)
     assert sorted(p.name for p in (tmp_path / "all").glob("*.json")) == names[:2], every.stdout[-3000:]
     summary = proc.stdout
