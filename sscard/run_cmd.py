@@ -9,6 +9,8 @@
     sscard run --all-readers                     every reader holding a card, at once
     sscard run --reader R --wait 30              wait up to 30 s for the card instead of failing at once
     sscard run --reader R --batch [--count N]    card after card: a report per card, named by the card
+    sscard run --reader R --image card.yaml --destructive    also the write-and-restore cases
+    sscard run --reader R --image card.yaml --irreversible [--yes]   also the cases no command undoes
     sscard run --replay session.json             a recorded session
     sscard run --psam [no-rk|psam.yaml]          the PSAM vectors against an emulated PSAM
     sscard run --psam-reader "Virtual PCD 00 01" [--psam psam.yaml]   a PSAM in a reader, described
