@@ -19,6 +19,11 @@ def changing_allowed(specs, destructive: bool, irreversible: bool, assume_yes: b
         if given and not readers:
             raise click.UsageError(f"{flag} goes with --reader or --all-readers: an emulated card runs "
                                    f"every case and is rebuilt after those that change it")
+    undescribed = [spec.name for spec in readers if not spec.describe]
+    if (destructive or irreversible) and undescribed:  # a cleanup with unknown keys would count a key down
+        raise click.UsageError(f"{'--destructive' if destructive else '--irreversible'} needs the card's "
+                               f"description (--image or --describe) for {', '.join(undescribed)}: the cases "
+                               f"restore the card with its keys")
     if assume_yes and not irreversible:
         raise click.UsageError("--yes goes with --irreversible (it answers its confirmation)")
     if irreversible and not assume_yes:

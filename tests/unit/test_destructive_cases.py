@@ -128,10 +128,11 @@ def test_yes_skips_the_prompt(described, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--builtin", "gen3", "--destructive"], "--destructive goes with --reader"),
     (["--builtin", "gen3", "--irreversible", "--yes"], "--irreversible goes with --reader"),
-    (["--reader", "R", "--destructive", "--yes"], "--yes goes with --irreversible"),
+    (["--reader", "R", "--image", "{card}", "--destructive", "--yes"], "--yes goes with --irreversible"),
+    (["--reader", "R", "--destructive"], "--destructive needs the card's description (--image or --describe) for R"),
 ])
-def test_the_flags_without_a_reader_card_are_usage_errors(args, message):
-    result = CliRunner().invoke(cli, ["run", *args])
+def test_the_flags_without_a_described_reader_card_are_usage_errors(described, args, message):
+    result = CliRunner().invoke(cli, ["run", *(a.format(card=described) for a in args)])
     assert result.exit_code == 2 and message in result.output, result.output
 
 
