@@ -128,7 +128,7 @@ def test_mutations_of_a_valid_image(gen, data):
     image_outcome(text_edits(dump_image(IMAGES[gen]), data.draw))
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=30)  # each example loads and schema-checks a whole vector file
 @given(st.data())
 def test_mutations_of_a_valid_vector_file(data):
     vectors_outcome(dumped(mutate_doc(yaml.safe_load(VECTOR_TEXT), data.draw)))
