@@ -116,7 +116,7 @@ def validate_top(image: Image) -> None:
 def _explain(error) -> list[tuple[tuple, str]]:
     """(path of the entry, message) for one schema error, in the words of a card image."""
     path = tuple(error.absolute_path)
-    where = " ".join(map(str, path)) or "the image"
+    where = " ".join(_named(p) for p in path) or "the image"
     schema, value = error.schema, error.instance
     what = schema.get("x-what") if isinstance(schema, dict) else None
     if error.validator == "additionalProperties":
@@ -140,6 +140,12 @@ def _explain(error) -> list[tuple[tuple, str]]:
                 "maximum": f"at most {schema.get('maximum')}", "minLength": "not empty"}.get(error.validator,
                                                                                            "something else")
     return [(path, f"{where} must be {what}, got {_shown(value)}")]
+
+
+def _named(key) -> str:
+    """A key on the path to an entry, as a message names it: as written, or cut when it is long."""
+    text = str(key)
+    return text if len(text) <= 60 else clip(text)
 
 
 def _types(schema: dict) -> str:

@@ -1,10 +1,8 @@
 """Two cards at once through the real pcscd (issue 14, item 1): two `sscard serve` processes hold a
 good gen2 card and a gen3 card with a seeded defect in "Virtual PCD 00 00" and "00 01"; one
 `sscard run --reader A --image a --reader B --image b` runs both at once, writes one report per
-card, and only the defective card FAILs. Both single runs are measured in the same test: the
-parallel run takes less than 0.8 of their sum (a ratio within one test, never an absolute time),
-both as wall time and as the span of the suite runs the reports record (which leaves out the
-interpreter's start-up that the parallel run pays once)."""
+card, and only the defective card FAILs; the two suite runs overlap in time, as the reports
+record them, and each card gets the verdicts it gets alone."""
 
 from __future__ import annotations
 
@@ -36,6 +34,13 @@ def span(*docs) -> float:
     starts = [datetime.fromisoformat(d["provenance"]["started"]) for d in docs]
     ends = [datetime.fromisoformat(d["provenance"]["ended"]) for d in docs]
     return (max(ends) - min(starts)).total_seconds()
+
+
+def overlap(a, b) -> float:
+    """Seconds during which both suite runs were under way, as the reports record them."""
+    start = max(datetime.fromisoformat(d["provenance"]["started"]) for d in (a, b))
+    end = min(datetime.fromisoformat(d["provenance"]["ended"]) for d in (a, b))
+    return (end - start).total_seconds()
 
 
 def verdicts(doc) -> dict:
@@ -80,11 +85,13 @@ def test_two_readers_at_once(tmp_path):
     single = [json.loads(next((tmp_path / d).glob("*.json")).read_text(encoding="utf-8")) for d in ("good", "bad")]
     assert verdicts(a) == verdicts(single[0]) and verdicts(b) == verdicts(single[1])
 
-    # The lanes are threads of one process: their I/O waits overlap, their Python work shares one
-    # interpreter lock. Quiet machine: 0.57 of the sum; with other work on both cores 0.81 was
-    # seen. Below 0.9 the runs overlapped; a run one after the other would be 1.0 or more.
-    assert together < 0.9 * (alone_good + alone_bad), (together, alone_good, alone_bad)
-    assert span(a, b) < 0.9 * (span(single[0]) + span(single[1])), (span(a, b), span(single[0]), span(single[1]))
+    # At once, not one after the other: each card's suite ran while the other's did, for most of
+    # the shorter one (run one after the other, the two would not overlap at all). How much faster
+    # that is depends on what else the two cores do: 0.57 of the two single runs' sum on a quiet
+    # machine, 0.93 beside the other test worker; a speed, so not asserted here (the brief: speed
+    # in benchmarks, never in timed tests).
+    shorter = min(span(a), span(b))
+    assert overlap(a, b) > 0.5 * shorter, (overlap(a, b), span(a), span(b), together, alone_good, alone_bad)
     # --all-readers: both readers found holding a card, one report each (one shared description)
     assert sorted(p.name for p in (tmp_path / "all").glob("*.json")) == names[:2], every.stdout[-3000:]
     summary = proc.stdout
