@@ -14,9 +14,10 @@ run: setup
 	@$(PY) -m sscard run
 
 ## make test: every test; installs what it needs, starts pcscd for the integration tests, stops it
+## (three workers on two cores: the one running the pcscd group mostly waits on the daemon)
 test: setup-test
 	@scripts/pcscd-up
-	@status=0; $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(PY) -m pytest -q -p no:cacheprovider -n 3 --dist loadgroup $(PYTEST_ARGS) || status=$$?; \
 	  scripts/pcscd-down; exit $$status
 
 ## make bench: in-process micro-benchmarks
