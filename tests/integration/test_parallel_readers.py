@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from datetime import datetime
 
-from pcsckit import READERS, ROOT, sscard, wait_card
+from pcsckit import READERS, ROOT, sscard, stop_all, wait_card
 from simulator.image import save_image
 from simulator.samples import sample_image
 
@@ -67,10 +66,7 @@ def test_two_readers_at_once(tmp_path):
                                 "-k", "SEL", "--reports", str(tmp_path / "all")],
                                cwd=ROOT, capture_output=True, text=True, timeout=600)
     finally:
-        for server in served:
-            server.send_signal(signal.SIGTERM)
-        for server in served:
-            server.communicate(timeout=15)
+        stop_all(served)
     assert proc_good.returncode == 0, proc_good.stdout[-3000:] + proc_good.stderr[-2000:]
     assert proc_bad.returncode == 1, proc_bad.stdout[-3000:] + proc_bad.stderr[-2000:]
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
 
-from pcsckit import READERS, ROOT, sscard, wait_card
+from pcsckit import READERS, ROOT, sscard, stop_all, wait_card
 from conformance.vectors import load_suite
 
 CARDS = ("gen2", "gen3")
@@ -28,10 +27,7 @@ def test_two_readers_two_workers(tmp_path):
                                "--sscard-json", str(report)],
                               cwd=ROOT, capture_output=True, text=True, timeout=900)
     finally:
-        for server in servers:
-            server.send_signal(signal.SIGTERM)
-        for server in servers:
-            server.communicate(timeout=15)
+        stop_all(servers)
     out = proc.stdout
     assert proc.returncode == 0, out[-4000:] + proc.stderr[-2000:]
     cases = len(load_suite().cases)
