@@ -133,7 +133,7 @@ def _show_items(console, card_) -> None:
     from simulator import items
     from simulator.filesystem import CyclicEF, RecordEF
 
-    from .readout import decode_record
+    from .card_read import decode_record
 
     table = Table(title="data items (TLV record files)")
     for column in ("file", "rec", "tag", "项目", "item", "value"):
@@ -305,7 +305,7 @@ def read(path: Path | None, builtin: str | None, image: str | None, reader: str 
     """
     from rich.table import Table
 
-    from .readout import ReadError, read_card
+    from .card_read import ReadError, read_card
 
     if path is not None and image is not None:
         raise click.UsageError("give the card image once: PATH or --image")

@@ -1,4 +1,4 @@
-"""What a reader application sees: SSSE and DF01 data read through APDUs only.
+"""What `sscard card read` prints: what a reader application sees, SSSE and DF01 data read through APDUs only.
 
 `read_card(transmit, image)` selects SSSE, authenticates with the read key where the
 generation needs it (gen3), reads every record of every TLV EF of SSSE, selects DF01, verifies

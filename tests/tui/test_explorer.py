@@ -6,7 +6,7 @@ from textual.widgets import DataTable, Static, Tree
 
 from conformance.transport import EmulatedTransport
 from simulator import Card
-from tui.cardread import CardReader
+from tui.explorer_tree import CardReader
 from tui.targets import Target, connect
 from tuikit import SIZE, DeterministicApp, screen_name, wait_for
 

@@ -18,8 +18,8 @@ from conformance.verdict import Verdict
 from simulator import Card
 from simulator.image import load_image
 from sscard.cli import cli
-from sscard.readout import read_card
-from tui.cardread import CardReader
+from sscard.card_read import read_card
+from tui.explorer_tree import CardReader
 from tui.targets import Target, connect
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "vectors" / "cards" / "regional-df03.yaml"

@@ -12,7 +12,7 @@ from simulator import Card, gb11643, items, schemes
 from simulator.image import load_image, save_image
 from simulator.newcard import REGIONS, new_image
 from simulator.samples import sample_image
-from sscard.readout import exchange, read_card
+from sscard.card_read import exchange, read_card
 
 PROFILES = ("gen1", "gen2", "gen3")
 SEEDS = (0, 1, 42, 20240601)

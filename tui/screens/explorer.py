@@ -1,4 +1,4 @@
-"""The card explorer: the card's tree read through APDUs (tui/cardread.py) on the chosen target,
+"""The card explorer: the card's tree read through APDUs (tui/explorer_tree.py) on the chosen target,
 so a card in a reader shows the same way as an emulated one. Left the tree (MF, SSSE, EFs,
 DF01–DF07, PKI); right the records of the file under the cursor, decoded into item names and
 values. Reading runs in a thread worker; `r` reads the card again.
@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static, Tree
 
 from conformance.textsafe import printable
 
-from ..cardread import EMPTY, CardReader, Node
+from ..explorer_tree import EMPTY, CardReader, Node
 from ..targets import Target, TargetError
 from ..widgets import markup_free, plain
 
